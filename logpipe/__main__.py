@@ -1,0 +1,20 @@
+"""`python -m logpipe <command>`: query, rules test, lint, report."""
+import argparse
+import sys
+
+from logpipe import lint_cmd, query_cmd, report_cmd, rules_cmd
+
+COMMANDS = (query_cmd, rules_cmd, lint_cmd, report_cmd)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m logpipe")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for module in COMMANDS:
+        module.register(sub)
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
