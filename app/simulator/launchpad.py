@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hmac
 import re
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request
@@ -74,7 +75,7 @@ def authorize_decision() -> ViewResult:
     return _redirect_with(values["redirect_uri"], {"code": code, **state_param}), "approve"
 
 
-def _token_json(answer: dict) -> Response:
+def _token_json(answer: dict[str, Any]) -> Response:
     response = jsonify(answer)
     response.headers["Cache-Control"] = "no-store"
     return response
