@@ -1,0 +1,1 @@
+"""Vector pipeline config (vector.yaml, fr016.vrl) and its Python twin (remap.py)."""
