@@ -1,10 +1,10 @@
-"""`python -m logpipe <command>`: query, rules test, lint, report."""
+"""`python -m logpipe <command>`: query, rules test, lint, report, audit."""
 import argparse
 import sys
 
-from logpipe import lint_cmd, query_cmd, report_cmd, rules_cmd
+from logpipe import audit_cmd, lint_cmd, query_cmd, report_cmd, rules_cmd
 
-COMMANDS = (query_cmd, rules_cmd, lint_cmd, report_cmd)
+COMMANDS = (query_cmd, rules_cmd, lint_cmd, report_cmd, audit_cmd)
 
 
 def main(argv: list[str] | None = None) -> int:
