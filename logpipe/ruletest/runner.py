@@ -76,7 +76,8 @@ class GroupRun:
         self.parsed = {id(r): parse(r.expr) for g in groups for r in g.rules}
         self.alerting = {id(r): AlertingRule(r, test.external_labels, test.external_url)
                          for g in groups for r in g.rules if r.kind == "alert"}
-        self.recorded: dict[str, list[tuple[int, Vector]]] = {}
+        # name -> rule id -> evaluations; several rules may record under one name (e.g. quantile variants)
+        self.recorded: dict[str, dict[int, list[tuple[int, Vector]]]] = {}
         self.precomputed: dict[int, dict[int, Vector]] = {}
         known = {r.name for g in groups for r in g.rules if r.kind == "alert"}
         for case in test.alert_tests:
@@ -122,7 +123,8 @@ class GroupRun:
                 if rule.kind == "alert":
                     self.alerting[id(rule)].eval(ts, vector, group.limit)
                 else:
-                    self.recorded.setdefault(rule.name, []).append((ts, _record(rule, vector, group.limit)))
+                    self.recorded.setdefault(rule.name, {}).setdefault(id(rule), []).append(
+                        (ts, _record(rule, vector, group.limit)))
             except (LogQLError, EvalError) as exc:
                 errors.append(eval_failure(rule.name, ts, str(exc)))
         return errors
@@ -147,9 +149,10 @@ class GroupRun:
             raise EvalError(str(exc)) from None
         if name not in self.recorded:
             raise EvalError(f"{name} is not a recording rule in rule_files")
-        history = self.recorded[name]
-        at = bisect.bisect_right([t for t, _ in history], ts) - 1
-        series = history[at][1] if at >= 0 else []
+        series: Vector = []
+        for history in self.recorded[name].values():
+            at = bisect.bisect_right([t for t, _ in history], ts) - 1
+            series.extend(history[at][1] if at >= 0 else [])
         return [(labels, v) for labels, v in series if all(m.matches(labels) for m in matchers)]
 
     def _check_expr(self, case: ExprTest) -> str | None:
