@@ -41,6 +41,7 @@ lint: setup
 	@$(PY) -m logpipe lint
 
 bench: setup
+	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
 	@$(PY) -m benchmarks.run
 
 # Regenerate every generated file (schema, rules, dashboards); CI fails when they are stale.
