@@ -58,6 +58,13 @@ class FR016Formatter(JsonFormatter):
     def add_fields(self, log_record: dict[str, Any], record: logging.LogRecord, message_dict: dict) -> None:
         log_record.update(record.fr016)  # type: ignore[attr-defined]
 
+    def format(self, record: logging.LogRecord) -> str:
+        """Serialise once per event, however many handlers (stdout, file) write it."""
+        line = getattr(record, "fr016_line", None)
+        if line is None:
+            line = record.fr016_line = super().format(record)  # type: ignore[attr-defined]
+        return line
+
 
 _second_cache: list = [None, ""]
 

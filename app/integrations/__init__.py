@@ -1,0 +1,1 @@
+"""Third-party integrations (one package per provider)."""
