@@ -2,10 +2,10 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := prometheus prometheus-alertmanager chromium
+APT_PACKAGES := prometheus prometheus-alertmanager chromium postgresql wrk
 LINT_DIR := logpipe/lint
 
-.PHONY: setup venv system-deps node-deps run test bench generate check-generated lint
+.PHONY: setup venv system-deps node-deps run test bench generate lint
 
 setup: venv system-deps node-deps
 
@@ -16,12 +16,12 @@ $(VENV)/.installed: requirements.txt
 	@$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	@touch $@
 
-# Debian packages the tests run for real: promtool, amtool, Alertmanager, Chromium.
+# Debian packages the tests run for real: promtool, amtool, Alertmanager, Chromium, PostgreSQL, wrk.
 system-deps:
-	@if ! command -v promtool >/dev/null || ! command -v amtool >/dev/null \
-	     || ! command -v prometheus-alertmanager >/dev/null || ! command -v chromium >/dev/null; then \
-	  echo "installing Debian packages: $(APT_PACKAGES)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 # Grafana's own LogQL grammar (@grafana/lezer-logql) for `python -m logpipe lint`.
@@ -41,7 +41,6 @@ lint: setup
 	@$(PY) -m logpipe lint
 
 bench: setup
-	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
 	@$(PY) -m benchmarks.run
 
 # Regenerate every generated file (schema, rules, dashboards); CI fails when they are stale.

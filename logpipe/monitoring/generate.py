@@ -1,13 +1,13 @@
 """`python -m logpipe.monitoring.generate [--check]`: write (or check) every generated file.
 
-Generated: the recording and alerting rule files, the runbook, both dashboards and the rule
-tests. `--check` writes nothing and exits 1 listing the files that are stale or missing.
+Generated: the recording and alerting rule files, the runbook, both dashboards, the rule
+tests and the README's environment-variable table. `--check` writes nothing and exits 1 listing the files that are stale or missing.
 """
 import argparse
 import sys
 from pathlib import Path
 
-from logpipe.monitoring import config, dashboards, rulefiles, runbook, ruletests
+from logpipe.monitoring import config, dashboards, readme, rulefiles, runbook, ruletests
 
 
 def outputs() -> dict[Path, str]:
@@ -16,6 +16,7 @@ def outputs() -> dict[Path, str]:
         config.RECORDING_FILE: rulefiles.recording_rules_yaml(),
         config.ALERTS_FILE: rulefiles.alert_rules_yaml(),
         config.RUNBOOK_FILE: runbook.render(),
+        readme.README_FILE: readme.render(),
     }
     for name, build in dashboards.DASHBOARDS.items():
         files[config.DASHBOARD_DIR / name] = dashboards.render(build())
