@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import random
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import jsonschema
+
+from benchmarks.machine import describe
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT / "app" / "events" / "fr016.schema.json"
@@ -93,16 +92,6 @@ def _measure(log_file: Path) -> tuple[float, int, float, str]:
     return float(wall), int(rss_kib) * 1024, float(cpu), body
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def run() -> str:
     """Generate the data, run the query 3 times, and return the markdown results section."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -121,8 +110,7 @@ def run() -> str:
     return "\n".join([
         "## LogQL engine: 1 h range query over 1,000,000 lines",
         "",
-        f"- Machine: {os.cpu_count()} CPU(s) (`nproc`), {_cpu_model()}; Python {platform.python_version()}; "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        f"- {describe()}",
         f"- Input: {LINES:,} synthetic FR-016 lines ({size / 1e6:.0f} MB, first 1,000 validated against "
         "fr016.schema.json), stream labels `" + LABELS + "`",
         f"- Query (`python -m logpipe query`, load + evaluate, 1 h at step 1 m = 61 steps): `{QUERY}`",
