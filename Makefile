@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := prometheus prometheus-alertmanager chromium postgresql wrk
 LINT_DIR := logpipe/lint
 
-.PHONY: setup venv system-deps node-deps run test bench generate lint
+.PHONY: setup venv system-deps node-deps run test bench generate lint audit-deps
 
 setup: venv system-deps node-deps
 
@@ -42,6 +42,11 @@ lint: setup
 
 bench: setup
 	@$(PY) -m benchmarks.run
+
+# Known vulnerabilities in the pinned dependencies (needs PyPI's per-release JSON API or OSV, which
+# our development machines cannot reach: run it where they can).
+audit-deps: venv
+	@$(PY) -m pip_audit -r requirements.txt --strict --progress-spinner off
 
 # Regenerate every generated file (schema, rules, dashboards); CI fails when they are stale.
 generate: venv

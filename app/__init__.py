@@ -75,6 +75,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.health import bp as health_bp
     from app.integrations.basecamp import api_bp, bp as basecamp_bp
     from app.integrations.basecamp.service import BasecampService
+    from app.openapi import bp as openapi_bp
+    from app.security import init_security
 
     login_manager.user_loader(load_user)
     app.extensions["basecamp"] = BasecampService(app, get_session(app))
@@ -82,6 +84,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(basecamp_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(openapi_bp)
+    init_security(app)
     app.cli.add_command(basecamp_cli)
     register_error_handlers(app)
     return app

@@ -18,6 +18,9 @@
 | `STATUS_CACHE_TTL` | `600` | seconds a live-verified status stays cached per user |
 | `REFRESH_MARGIN` | `1d` | `flask basecamp refresh-due` refreshes tokens expiring within this (`90s`, `30m`, `12h`, `1d`) |
 | `EVENT_LOG` | unset | file that receives the FR-016 events (besides stdout) |
+| `SIGNIN_RATE_LIMIT` | `5/15m` | failed sign-ins allowed per account in the window, then 429 with `Retry-After`; counted per worker process (`off` or `0` disables) |
+| `SIGNIN_IP_RATE_LIMIT` | `20/15m` | failed sign-ins allowed per client IP in the window, then 429 (`off` or `0` disables) |
+| `CONNECT_RATE_LIMIT` | `10/15m` | Basecamp connect attempts allowed per user in the window, then 429 (`off` or `0` disables) |
 | `PORT` | `5000` | `make run`: the app's port on 127.0.0.1 |
 | `SIMULATOR_PORT` | `5001` | `make run`: the simulator's port on 127.0.0.1 |
 """
@@ -50,6 +53,23 @@ def parse_duration(name: str, value: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
+def parse_rate(name: str, value: str) -> tuple[int, float]:
+    """Parse `5/15m` into (5, 900.0); `off` or `0` into (0, 0.0), no limit.
+
+    The limits are counted per process (see app.security): with W gunicorn workers, up to W times as many.
+    """
+    text = str(value).strip().lower()
+    if text in ("off", "0"):
+        return 0, 0.0
+    count, sep, window = text.partition("/")
+    if not sep or not count.strip().isdigit() or int(count) < 1:
+        raise ConfigError(f"{name}={value!r} is not a rate (examples: 5/15m, 100/1h, off)")
+    seconds = parse_duration(name, window)
+    if seconds <= 0:
+        raise ConfigError(f"{name}={value!r}: the window must be longer than 0")
+    return int(count), seconds
+
+
 def _number(name: str, value: Any, *, minimum: float = 0) -> float:
     try:
         number = float(value)
@@ -70,12 +90,13 @@ _NUMBERS = {
 _STRINGS = {
     "DATABASE_URL": "sqlite:///var/app.db",
     "BASECAMP_CLIENT_ID": "sim-client-id",
-    "BASECAMP_CLIENT_SECRET": "sim-client-secret",
+    "BASECAMP_CLIENT_SECRET": "sim-client-secret",  # nosec B105 - the simulator's public dev value, not a secret
     "BASECAMP_REDIRECT_URI": "",
     "BASECAMP_LAUNCHPAD_URL": "https://launchpad.37signals.com",
     "BASECAMP_USER_AGENT": "Basecamp Integration (ops@example.com)",
     "EVENT_LOG": "",
 }
+_RATES = {"SIGNIN_RATE_LIMIT": "5/15m", "SIGNIN_IP_RATE_LIMIT": "20/15m", "CONNECT_RATE_LIMIT": "10/15m"}
 DEV_SECRETS_FILE = Path(__file__).resolve().parent.parent / "var" / "dev-secrets.env"
 _KEY_HINT = "(make one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
 
@@ -108,6 +129,9 @@ class Config:
     status_cache_ttl: float
     refresh_margin: float
     event_log: str
+    signin_rate_limit: tuple[int, float]
+    signin_ip_rate_limit: tuple[int, float]
+    connect_rate_limit: tuple[int, float]
 
     @property
     def production(self) -> bool:
@@ -137,11 +161,12 @@ class Config:
         strings = {name.lower(): str(raw.get(name) or default).strip() for name, default in _STRINGS.items()}
         numbers = {name.lower(): _number(name, raw.get(name, default), minimum=minimum)
                    for name, (default, minimum) in _NUMBERS.items()}
+        rates = {name.lower(): parse_rate(name, raw.get(name) or default) for name, default in _RATES.items()}
         strings["basecamp_launchpad_url"] = strings["basecamp_launchpad_url"].rstrip("/")
         return cls(app_env=app_env, secret_key=str(raw.get("SECRET_KEY") or secrets.token_urlsafe(32)),
                    token_encryption_keys=keys,
                    refresh_margin=parse_duration("REFRESH_MARGIN", raw.get("REFRESH_MARGIN") or "1d"),
-                   **strings, **numbers)
+                   **strings, **numbers, **rates)
 
     def flask_config(self) -> dict[str, Any]:
         """Flask config keys: every setting upper-cased, plus cookie and CSRF policy."""

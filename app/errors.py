@@ -26,8 +26,10 @@ def register_error_handlers(app: Flask) -> None:
                        "Reload the page and try again.")
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[Response | str, int]:
-        return _answer(error.code or 500, error.name, error.description or "")
+    def http_error(error: HTTPException) -> tuple[Response | str, int, dict[str, str]]:
+        # Keep the exception's own headers (Retry-After on 429, Allow on 405), not its body's type.
+        headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+        return (*_answer(error.code or 500, error.name, error.description or ""), headers)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> tuple[Response | str, int]:

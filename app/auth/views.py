@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 from app.auth.forms import SignInForm, SignUpForm
 from app.db import get_session
 from app.models import BasecampConnection, User
+from app.security import check_signin, signin_failed
 
 bp = Blueprint("auth", __name__)
 
@@ -103,11 +104,14 @@ def signup() -> Response | str:
 def signin() -> Response | str:
     form = SignInForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        check_signin(email)  # 429 once this IP or account used up its failed attempts
         db = get_session()
-        user = db.scalar(select(User).where(func.lower(User.email) == form.email.data.strip().lower()))
+        user = db.scalar(select(User).where(func.lower(User.email) == email))
         if user is not None and user.check_password(form.password.data):
             _sign_in(user)
             return redirect(safe_next(form.next.data))
+        signin_failed(email)
         form.password.errors.append("Wrong email or password.")
         return render_template("auth/signin.html", form=form), 401
     return render_template("auth/signin.html", form=form), 400 if form.is_submitted() else 200

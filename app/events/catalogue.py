@@ -11,7 +11,7 @@ class Event(StrEnum):
 
     OAUTH_INITIATE = "basecamp_oauth_initiate"
     OAUTH_CONNECT = "basecamp_oauth_connect"
-    TOKEN_REFRESH = "basecamp_token_refresh"
+    TOKEN_REFRESH = "basecamp_token_refresh"  # nosec B105 - an event name, not a password
     API_REQUEST = "basecamp_api_request"
     STATUS_CHECK = "basecamp_status_check"
     DISCONNECT = "basecamp_disconnect"
@@ -38,7 +38,7 @@ class ErrorType(StrEnum):
     INVALID_STATE = "invalid_state"
     SESSION_EXPIRED = "session_expired"
     AUTHORIZATION_FAILED = "authorization_failed"
-    TOKEN_EXCHANGE_FAILED = "token_exchange_failed"
+    TOKEN_EXCHANGE_FAILED = "token_exchange_failed"  # nosec B105 - an error type, not a password
     NO_BASECAMP_ACCOUNT = "no_basecamp_account"
     ACCOUNT_ALREADY_CONNECTED = "account_already_connected"
     # Token refresh and API request outcomes
@@ -56,6 +56,6 @@ class ErrorType(StrEnum):
 class Endpoint(StrEnum):
     """`metadata.endpoint` of a `basecamp_api_request` event."""
 
-    TOKEN = "token"
+    TOKEN = "token"  # nosec B105 - an endpoint name, not a password
     IDENTITY = "identity"
     API = "api"

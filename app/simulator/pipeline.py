@@ -18,7 +18,7 @@ ViewResult = tuple[Response, str]
 
 # What a malformed_json fault sends: a 200 whose JSON stops mid-value.
 _TRUNCATED = {
-    "token": '{"access_token": "3f9a',
+    "token": '{"access_token": "3f9a',  # nosec B105 - a truncated fault body, not a credential
     "identity": '{"expires_at": "2026-01-0',
     "api": '[{"id": 2000001, "name": "Proj',
 }
@@ -92,7 +92,7 @@ def token_param(name: str) -> str:
 
 
 _GRANT_ALIASES = {"authorization_code": "authorization_code", "web_server": "authorization_code",
-                  "refresh_token": "refresh_token", "refresh": "refresh_token"}
+                  "refresh_token": "refresh_token", "refresh": "refresh_token"}  # nosec B105 - grant type names
 
 
 def token_grant() -> str | None:

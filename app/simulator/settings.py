@@ -12,11 +12,11 @@ from typing import Any
 
 DEFAULTS: dict[str, Any] = {
     "client_id": "sim-client-id",
-    "client_secret": "sim-client-secret",
+    "client_secret": "sim-client-secret",  # nosec B105 - the simulator's public development secret
     "app_name": "Basecamp Integration",
     "accounts_per_identity": 1,
     "projects_per_account": 2,
-    "token_lifetime_s": 1209600,
+    "token_lifetime_s": 1209600,  # nosec B105 - a number of seconds
     "code_lifetime_s": 600,
     "rotate_refresh_tokens": False,
     "rate_limit_per_10s": 50,

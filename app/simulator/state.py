@@ -113,7 +113,7 @@ class SimulatorState:
         with self._lock:
             self._settings = dict(settings)
             self._faults = rules
-            self._rng = random.Random(self._settings["seed"])
+            self._rng = random.Random(self._settings["seed"])  # nosec B311 - seeded faults for repeatable runs; tokens use secrets
             self._counts: dict[str, Counter[str]] = {name: Counter() for name in ENDPOINTS}
             self._hits: dict[str, deque[float]] = defaultdict(deque)
             self._identities: dict[str, Identity] = {}
@@ -140,7 +140,7 @@ class SimulatorState:
         with self._lock:
             self._settings.update(changes)
             if "seed" in changes:
-                self._rng = random.Random(changes["seed"])
+                self._rng = random.Random(changes["seed"])  # nosec B311 - seeded faults for repeatable runs; tokens use secrets
             return dict(self._settings)
 
     def count(self, endpoint: str, outcome: str) -> None:
@@ -249,7 +249,8 @@ class SimulatorState:
         now, lifetime = time.time(), self._settings["token_lifetime_s"]
         access = secrets.token_urlsafe(32)
         self._access[access] = AccessToken(identity.email, identity.generation, now + lifetime)
-        answer: dict[str, Any] = {"access_token": access, "token_type": "Bearer", "expires_in": lifetime}
+        answer: dict[str, Any] = {"access_token": access, "token_type": "Bearer",  # nosec B105 - the OAuth token type
+                                  "expires_in": lifetime}
         if with_refresh:
             refresh = secrets.token_urlsafe(32)
             self._refresh[refresh] = RefreshToken(identity.email, identity.generation, now, via)

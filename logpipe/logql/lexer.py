@@ -1,10 +1,11 @@
 """Tokenizer for LogQL: identifiers, strings (Go quoting), numbers, durations, byte sizes, operators."""
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 
-from logpipe.logql.errors import LogQLSyntaxError
+from logpipe.logql.errors import LogQLError, LogQLSyntaxError
 from logpipe.logql.timeutil import parse_bytes, parse_duration
 
 SYMBOLS = ("|=", "|~", "|>", "!=", "!~", "!>", "=~", "==", ">=", "<=", "=", ">", "<", "{", "}", "(", ")",
@@ -109,10 +110,8 @@ def _number_like(query: str, i: int) -> Token:
     if not tail:
         return Token("NUMBER", float(num.group()), i, num.group())
     text = query[i:_UNIT_TAIL.match(query, i).end()]
-    try:
+    with contextlib.suppress(LogQLError):  # not a duration: maybe a byte size
         return Token("DURATION", parse_duration(text), i, text)
-    except Exception:
-        pass
     try:
         return Token("BYTES", parse_bytes(text), i, text)
     except ValueError:

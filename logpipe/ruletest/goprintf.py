@@ -84,7 +84,8 @@ def sprintf(fmt: str, args: list[object]) -> str:
             break
         out.append(fmt[pos:pct])
         spec = _SPEC.match(fmt, pct)
-        assert spec is not None  # the pattern matches any text after %
+        if spec is None:  # the pattern matches any text after %, so this is a bug, not bad input
+            raise ValueError(f"printf verb not understood at {pct} in {fmt!r}")
         flags, width, prec, verb = spec.groups()
         pos = spec.end()
         if verb == "%":

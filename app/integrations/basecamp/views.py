@@ -15,6 +15,7 @@ from app.integrations.basecamp.flows import FlowError, check_flow, claim_flow, f
 from app.integrations.basecamp.refresh import token_fields
 from app.integrations.basecamp.service import Account, AlreadyConnected, NotConnected, bc3_accounts, service
 from app.models import CONNECTED, OAuthFlow
+from app.security import check_connect
 
 bp = Blueprint("basecamp", __name__, url_prefix="/integrations/basecamp")
 
@@ -104,6 +105,7 @@ def page() -> str:
 @bp.get("/connect")
 @login_required
 def connect() -> Response:
+    check_connect(current_user.id)  # 429 after CONNECT_RATE_LIMIT attempts
     svc = service()
     state, _flow = start_flow(svc.db, current_user.id)
     emit(Event.OAUTH_INITIATE, status=Status.SUCCESS, user_id=current_user.id,
