@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := prometheus prometheus-alertmanager chromium postgresql wrk
 LINT_DIR := logpipe/lint
 
-.PHONY: setup venv system-deps node-deps run test bench generate lint audit-deps
+.PHONY: setup venv system-deps node-deps run test bench e2e demo generate lint audit-deps
 
 setup: venv system-deps node-deps
 
@@ -36,6 +36,15 @@ run: venv
 
 test: setup
 	@$(PY) -m pytest -q
+
+# Traffic with known faults through app, simulator, our Vector program, our rules and the real
+# Alertmanager; log-derived metrics checked against ground truth (table in benchmarks/e2e.md).
+e2e: setup
+	@$(PY) -m logpipe.e2e
+
+# A few minutes of traffic, then `logpipe report` and PNG charts of both dashboards in var/report/.
+demo: venv
+	@$(PY) -m logpipe.demo
 
 lint: setup
 	@$(PY) -m logpipe lint
