@@ -16,6 +16,7 @@
 | `BASECAMP_BACKOFF_MAX` | `8` | seconds; cap of one backoff wait |
 | `BASECAMP_RETRY_AFTER_MAX` | `30` | seconds; cap on an honoured `Retry-After` |
 | `STATUS_CACHE_TTL` | `600` | seconds a live-verified status stays cached per user |
+| `OAUTH_FLOW_TTL` | `10m` | how long a started connect flow (its single-use `state`) stays valid (`90s`, `10m`) |
 | `REFRESH_MARGIN` | `1d` | `flask basecamp refresh-due` refreshes tokens expiring within this (`90s`, `30m`, `12h`, `1d`) |
 | `EVENT_LOG` | unset | file that receives the FR-016 events (besides stdout) |
 | `SIGNIN_RATE_LIMIT` | `5/15m` | failed sign-ins allowed per account in the window, then 429 with `Retry-After`; counted per worker process (`off` or `0` disables) |
@@ -128,6 +129,7 @@ class Config:
     basecamp_retry_after_max: float
     status_cache_ttl: float
     refresh_margin: float
+    oauth_flow_ttl: float
     event_log: str
     signin_rate_limit: tuple[int, float]
     signin_ip_rate_limit: tuple[int, float]
@@ -166,6 +168,7 @@ class Config:
         return cls(app_env=app_env, secret_key=str(raw.get("SECRET_KEY") or secrets.token_urlsafe(32)),
                    token_encryption_keys=keys,
                    refresh_margin=parse_duration("REFRESH_MARGIN", raw.get("REFRESH_MARGIN") or "1d"),
+                   oauth_flow_ttl=parse_duration("OAUTH_FLOW_TTL", raw.get("OAUTH_FLOW_TTL") or "10m"),
                    **strings, **numbers, **rates)
 
     def flask_config(self) -> dict[str, Any]:

@@ -1,14 +1,12 @@
 """Serve the app for an e2e or demo run: werkzeug, threaded, on 127.0.0.1 and a free port.
 
 `python -m logpipe.e2e.appserver --flow-ttl SECONDS` prints `port=N` once listening. Events go
-to $EVENT_LOG only. The app has no setting for its 10-minute OAuth flow lifetime
-(app.integrations.basecamp.flows.FLOW_TTL), so this launcher shortens it, letting the
-traffic generator hit an expired flow without waiting ten minutes.
+to $EVENT_LOG only. The OAuth flow lifetime (OAUTH_FLOW_TTL, 10 minutes by default) is shortened
+so that the traffic generator hits an expired flow without waiting ten minutes.
 """
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 
 from werkzeug.serving import make_server
@@ -20,10 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from app import create_app
-    from app.integrations.basecamp import flows
 
-    flows.FLOW_TTL = dt.timedelta(seconds=args.flow_ttl)
-    server = make_server("127.0.0.1", 0, create_app({"EVENT_STREAM": None}), threaded=True)
+    app = create_app({"EVENT_STREAM": None, "OAUTH_FLOW_TTL": f"{args.flow_ttl}s"})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     print(f"port={server.port}", flush=True)
     try:
         server.serve_forever()

@@ -1,4 +1,4 @@
-"""Single-use OAuth `state` records, bound to the browser session, valid 10 minutes.
+"""Single-use OAuth `state` records, bound to the browser session, valid OAUTH_FLOW_TTL (10 minutes).
 
 Our own table rather than Authlib's state-in-session, because the callback must tell
 apart an unknown, replayed or foreign state (`invalid_state`) from a flow the session
@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 import secrets
 
-from flask import session
+from flask import current_app, session
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import scoped_session
 
@@ -19,7 +19,6 @@ from app.db import utcnow
 from app.events import ErrorType
 from app.models import OAuthFlow
 
-FLOW_TTL = dt.timedelta(minutes=10)
 BINDING_KEY = "bc_oauth_binding"
 
 
@@ -56,7 +55,7 @@ def start_flow(db: scoped_session, user_id: int) -> tuple[str, OAuthFlow]:
 
 
 def check_flow(flow: OAuthFlow, user_id: int | None) -> None:
-    """Raise FlowError unless `flow` belongs to this session and user and is younger than 10 minutes.
+    """Raise FlowError unless `flow` belongs to this session and user and is younger than OAUTH_FLOW_TTL.
 
     Another user, or a session holding a different binding: invalid_state. No signed-in user or
     no binding in the session (cookie lost, signed in again): session_expired.
@@ -68,8 +67,9 @@ def check_flow(flow: OAuthFlow, user_id: int | None) -> None:
         raise FlowError(ErrorType.SESSION_EXPIRED, "the browser session no longer holds this OAuth flow", flow)
     if _sha256(binding) != flow.session_binding:
         raise FlowError(ErrorType.INVALID_STATE, "state was issued to another session", flow)
-    if utcnow() - flow.created_at > FLOW_TTL:
-        raise FlowError(ErrorType.SESSION_EXPIRED, "the OAuth flow is older than 10 minutes", flow)
+    ttl_s = current_app.config["OAUTH_FLOW_TTL"]
+    if utcnow() - flow.created_at > dt.timedelta(seconds=ttl_s):
+        raise FlowError(ErrorType.SESSION_EXPIRED, f"the OAuth flow is older than {ttl_s:g} s", flow)
 
 
 def claim_flow(db: scoped_session, state: str | None, user_id: int | None) -> OAuthFlow:

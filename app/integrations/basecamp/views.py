@@ -28,7 +28,7 @@ FAILURES: dict[ErrorType, tuple[int, str, str]] = {
                               "The answer from Basecamp did not match a connection you started here, "
                               "or it was already used. Start connecting again."),
     ErrorType.SESSION_EXPIRED: (400, "Your connection attempt expired",
-                                "Connecting must finish within 10 minutes, in the browser session that started it. "
+                                "Connecting must finish within a few minutes, in the browser session that started it. "
                                 "Sign in and start connecting again."),
     ErrorType.AUTHORIZATION_FAILED: (403, "Basecamp access was not granted",
                                      "You declined access on the Basecamp page, so nothing was connected. "
