@@ -64,7 +64,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     oauth.register(
         "basecamp", overwrite=True,
         client_id=app.config["BASECAMP_CLIENT_ID"], client_secret=app.config["BASECAMP_CLIENT_SECRET"],
-        authorize_url=f"{launchpad}/authorization/new", access_token_url=f"{launchpad}/authorization/token",
+        authorize_url=f"{app.config['BASECAMP_LAUNCHPAD_PUBLIC_URL'] or launchpad}/authorization/new",
+        access_token_url=f"{launchpad}/authorization/token",
         user_agent=app.config["BASECAMP_USER_AGENT"],
     )
 

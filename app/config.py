@@ -10,6 +10,7 @@
 | `BASECAMP_CLIENT_SECRET` | `sim-client-secret` | Launchpad OAuth client secret |
 | `BASECAMP_REDIRECT_URI` | this app's `/integrations/basecamp/callback` | redirect URI registered with Launchpad |
 | `BASECAMP_LAUNCHPAD_URL` | `https://launchpad.37signals.com` | Launchpad base URL (the simulator in development) |
+| `BASECAMP_LAUNCHPAD_PUBLIC_URL` | `BASECAMP_LAUNCHPAD_URL` | Launchpad base URL as the browser reaches it, when it differs from the server's (docker-compose demo: `http://127.0.0.1:5001`); not named `BASECAMP_AUTHORIZE_URL`, which Authlib would read as its own setting |
 | `BASECAMP_USER_AGENT` | `Basecamp Integration (ops@example.com)` | `User-Agent` sent on every Basecamp request |
 | `BASECAMP_TIMEOUT` | `10` | seconds per HTTP attempt (connect and read) |
 | `BASECAMP_BACKOFF_BASE` | `0.5` | seconds; full-jitter exponential backoff base between attempts |
@@ -94,6 +95,7 @@ _STRINGS = {
     "BASECAMP_CLIENT_SECRET": "sim-client-secret",  # nosec B105 - the simulator's public dev value, not a secret
     "BASECAMP_REDIRECT_URI": "",
     "BASECAMP_LAUNCHPAD_URL": "https://launchpad.37signals.com",
+    "BASECAMP_LAUNCHPAD_PUBLIC_URL": "",
     "BASECAMP_USER_AGENT": "Basecamp Integration (ops@example.com)",
     "EVENT_LOG": "",
 }
@@ -122,6 +124,7 @@ class Config:
     basecamp_client_secret: str
     basecamp_redirect_uri: str
     basecamp_launchpad_url: str
+    basecamp_launchpad_public_url: str
     basecamp_user_agent: str
     basecamp_timeout: float
     basecamp_backoff_base: float
@@ -164,7 +167,8 @@ class Config:
         numbers = {name.lower(): _number(name, raw.get(name, default), minimum=minimum)
                    for name, (default, minimum) in _NUMBERS.items()}
         rates = {name.lower(): parse_rate(name, raw.get(name) or default) for name, default in _RATES.items()}
-        strings["basecamp_launchpad_url"] = strings["basecamp_launchpad_url"].rstrip("/")
+        for url in ("basecamp_launchpad_url", "basecamp_launchpad_public_url"):
+            strings[url] = strings[url].rstrip("/")
         return cls(app_env=app_env, secret_key=str(raw.get("SECRET_KEY") or secrets.token_urlsafe(32)),
                    token_encryption_keys=keys,
                    refresh_margin=parse_duration("REFRESH_MARGIN", raw.get("REFRESH_MARGIN") or "1d"),

@@ -329,6 +329,24 @@ def browser(server: AppServer) -> Browser:
 
 
 @pytest.fixture
+def browser_on(tmp_path: Path, sim: Simulator) -> Iterator[Any]:
+    """A factory: a signed-up browser on a fresh server with these setting overrides."""
+    servers: list[AppServer] = []
+
+    def make(**overrides: str) -> Browser:
+        sim.reset()
+        servers.append(AppServer(tmp_path / f"server{len(servers)}", sim, **overrides))
+        servers[-1].event_log.parent.mkdir(parents=True, exist_ok=True)
+        client = Browser(servers[-1])
+        client.signup()
+        return client
+
+    yield make
+    for app_server in servers:
+        app_server.stop()
+
+
+@pytest.fixture
 def new_browser(server: AppServer) -> Any:
     """A factory of further signed-up browsers on the same server."""
     def make() -> Browser:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from urllib.parse import parse_qs, urlsplit
 
 from cryptography.fernet import Fernet
@@ -172,3 +173,27 @@ def test_authorize_redirect_carries_launchpad_parameters(browser, sim):
     assert query["response_type"] == ["code"] and query["client_id"] == ["sim-client-id"]
     assert query["redirect_uri"][0].endswith("/integrations/basecamp/callback")
     assert len(query["state"][0]) >= 32 and "scope" not in query and "code_challenge" not in query
+
+
+
+def test_flow_ttl_is_configurable(browser_on, events):
+    """OAUTH_FLOW_TTL shortens the flow's life: a callback after it is session_expired."""
+    client = browser_on(OAUTH_FLOW_TTL="1s")
+    callback = client.authorize(client.start_connect())
+    time.sleep(1.2)
+    page = client.get(callback)
+    assert page.status_code == 400 and "session_expired" in page.text
+    failure = _only(events)
+    assert failure["error_type"] == "session_expired" and failure["error"] == "the OAuth flow is older than 1 s"
+
+
+def test_browser_facing_authorize_url_differs_from_the_server_url(browser_on, sim, events):
+    """BASECAMP_LAUNCHPAD_PUBLIC_URL (what the browser reaches) serves the authorize page; the code
+    exchange and identity calls still go to BASECAMP_LAUNCHPAD_URL."""
+    public = sim.url.replace("127.0.0.1", "localhost")
+    client = browser_on(BASECAMP_LAUNCHPAD_PUBLIC_URL=public)
+    authorize = client.start_connect()
+    assert authorize.startswith(f"{public}/authorization/new?")
+    page = client.get(client.authorize(authorize))
+    assert page.status_code == 200 and "Connected" in page.text
+    assert _only(events, status="success")["account_id"]
