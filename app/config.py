@@ -16,6 +16,7 @@
 | `BASECAMP_BACKOFF_BASE` | `0.5` | seconds; full-jitter exponential backoff base between attempts |
 | `BASECAMP_BACKOFF_MAX` | `8` | seconds; cap of one backoff wait |
 | `BASECAMP_RETRY_AFTER_MAX` | `30` | seconds; cap on an honoured `Retry-After` |
+| `BASECAMP_RATE_LIMIT` | `50/10s` | this process's pace towards Basecamp (Basecamp allows about 50 requests per 10 s per IP; give each process its share), `off` for none; a 429's `Retry-After` pauses the whole process |
 | `STATUS_CACHE_TTL` | `600` | seconds a live-verified status stays cached per user |
 | `OAUTH_FLOW_TTL` | `10m` | how long a started connect flow (its single-use `state`) stays valid (`90s`, `10m`) |
 | `REFRESH_MARGIN` | `1d` | `flask basecamp refresh-due` refreshes tokens expiring within this (`90s`, `30m`, `12h`, `1d`) |
@@ -99,7 +100,7 @@ _STRINGS = {
     "BASECAMP_USER_AGENT": "Basecamp Integration (ops@example.com)",
     "EVENT_LOG": "",
 }
-_RATES = {"SIGNIN_RATE_LIMIT": "5/15m", "SIGNIN_IP_RATE_LIMIT": "20/15m", "CONNECT_RATE_LIMIT": "10/15m"}
+_RATES = {"BASECAMP_RATE_LIMIT": "50/10s", "SIGNIN_RATE_LIMIT": "5/15m", "SIGNIN_IP_RATE_LIMIT": "20/15m", "CONNECT_RATE_LIMIT": "10/15m"}
 DEV_SECRETS_FILE = Path(__file__).resolve().parent.parent / "var" / "dev-secrets.env"
 _KEY_HINT = "(make one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
 
@@ -134,6 +135,7 @@ class Config:
     refresh_margin: float
     oauth_flow_ttl: float
     event_log: str
+    basecamp_rate_limit: tuple[int, float]
     signin_rate_limit: tuple[int, float]
     signin_ip_rate_limit: tuple[int, float]
     connect_rate_limit: tuple[int, float]

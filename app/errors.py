@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
@@ -30,6 +31,13 @@ def register_error_handlers(app: Flask) -> None:
         # Keep the exception's own headers (Retry-After on 429, Allow on 405), not its body's type.
         headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
         return (*_answer(error.code or 500, error.name, error.description or ""), headers)
+
+    @app.errorhandler(DBAPIError)
+    def database_unavailable(error: DBAPIError) -> tuple[Response | str, int, dict[str, str]]:
+        # The database is down or restarting: a retryable 503, not a bug (no traceback in the log).
+        app.logger.error("database error on %s %s: %s", request.method, request.path, type(error.orig).__name__)
+        return (*_answer(503, "Service Unavailable", "The database is not reachable right now. Try again shortly."),
+                {"Retry-After": "5"})
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> tuple[Response | str, int]:

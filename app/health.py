@@ -6,6 +6,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
+from app.events.emit import file_write_failures
 from app.integrations.basecamp.service import service
 
 bp = Blueprint("health", __name__)
@@ -25,6 +26,13 @@ def healthz() -> tuple[Response, int]:
         counts = svc.counts()
     except SQLAlchemyError:
         svc.db.rollback()
-        return jsonify({"status": "error", "database": "error", "integrations": None}), 503
+        return jsonify({"status": "error", "database": "error", "integrations": None,
+                        "event_log": _event_log()}), 503
     return jsonify({"status": "ok", "database": "ok",
-                    "integrations": {"connected": counts["connected"], "expired": counts["expired"]}}), 200
+                    "integrations": {"connected": counts["connected"], "expired": counts["expired"]},
+                    "event_log": _event_log()}), 200
+
+
+def _event_log() -> dict[str, int]:
+    """FR-016 lines this process could not write to EVENT_LOG (e.g. a full disk); stdout still has them."""
+    return {"write_failures": file_write_failures()}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import logging.handlers
+import os
 import re
 import sys
 import time
@@ -77,10 +78,76 @@ def utc_timestamp(created: float) -> str:
     return f"{_second_cache[1]}.{int((created - second) * 1_000_000):06d}Z"
 
 
+class EventFileHandler(logging.handlers.WatchedFileHandler):
+    """The event log file, reopened when rotated away (WatchedFileHandler).
+
+    A failed write (disk full, file system gone) never reaches the caller: the event is
+    missing from the file only (the stream still has it), `dropped` counts it, and stderr
+    says so, at most once per NOTICE_EVERY_S, without the event's content. The file is
+    reopened at the next event; a line torn by the failure is ended first, so later lines
+    stay whole.
+    """
+
+    NOTICE_EVERY_S = 10.0
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path, encoding="utf-8")
+        self.dropped = 0
+        self._torn = False
+        self._last_notice = -self.NOTICE_EVERY_S
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.reopenIfNeeded()
+            if self.stream is None:
+                self.stream = self._open()
+                self._statstream()
+            if self._torn:
+                self._end_torn_line()
+            logging.FileHandler.emit(self, record)  # a failed write calls handleError
+        except Exception:  # noqa: BLE001 (an event log failure must not fail the request)
+            self.handleError(record)
+
+    def _end_torn_line(self) -> None:
+        with open(self.baseFilename, "rb") as current:
+            size = current.seek(0, os.SEEK_END)
+            if size:
+                current.seek(size - 1)
+                if current.read(1) != b"\n":
+                    self.stream.write("\n")
+                    self.stream.flush()
+        self._torn = False
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging API)
+        """Count the lost line, drop the stream (and its unwritten buffer), tell stderr."""
+        self.dropped += 1
+        self._torn = True
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            try:
+                stream.close()
+            except OSError:
+                pass  # the buffered line is discarded with the stream
+        now = time.monotonic()
+        if now - self._last_notice >= self.NOTICE_EVERY_S:
+            self._last_notice = now
+            error = sys.exc_info()[1]
+            reason = getattr(error, "strerror", None) or type(error).__name__
+            sys.stderr.write(f"fr016: cannot write the event log {self.baseFilename} ({reason}); "
+                             f"{self.dropped} event(s) missing from it so far\n")
+            sys.stderr.flush()
+
+
+def file_write_failures() -> int:
+    """Events that could not be written to the EVENT_LOG file by this process (0 without one)."""
+    return sum(h.dropped for h in _logger.handlers if isinstance(h, EventFileHandler))
+
+
 def configure(stream: IO[str] | None = sys.stdout, path: str | None = None) -> None:
     """Send events to `stream` (None: no stream) and, when `path` is set, append them to that file.
 
-    The file handler reopens the file when it is rotated away (WatchedFileHandler).
+    The file handler reopens the file when it is rotated away and survives a full disk
+    (EventFileHandler).
     """
     for handler in list(_logger.handlers):
         _logger.removeHandler(handler)
@@ -90,7 +157,7 @@ def configure(stream: IO[str] | None = sys.stdout, path: str | None = None) -> N
     if stream is not None:
         handlers.append(logging.StreamHandler(stream))
     if path:
-        handlers.append(logging.handlers.WatchedFileHandler(path, encoding="utf-8"))
+        handlers.append(EventFileHandler(path))
     for handler in handlers:
         handler.setFormatter(formatter)
         _logger.addHandler(handler)

@@ -22,7 +22,8 @@ def test_livez_answers_without_database(tmp_path):
 
 def test_healthz_reports_database_and_counts(server, browser):
     assert requests.get(server.url + "/healthz", timeout=5).json() == {
-        "status": "ok", "database": "ok", "integrations": {"connected": 0, "expired": 0}}
+        "status": "ok", "database": "ok", "integrations": {"connected": 0, "expired": 0},
+        "event_log": {"write_failures": 0}}
     browser.connect()
     health = requests.get(server.url + "/healthz", timeout=5)
     assert health.status_code == 200 and health.json()["integrations"] == {"connected": 1, "expired": 0}
@@ -32,7 +33,8 @@ def test_healthz_is_503_when_the_database_is_down(tmp_path):
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/missing-dir/app.db", "EVENT_STREAM": None})
     response = app.test_client().get("/healthz")
     assert response.status_code == 503 and response.json == {"status": "error", "database": "error",
-                                                             "integrations": None}
+                                                             "integrations": None,
+                                                             "event_log": {"write_failures": 0}}
 
 
 def test_error_pages_are_plain_and_json_under_api(server):

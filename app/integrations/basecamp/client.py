@@ -3,12 +3,16 @@
 Every attempt sends the User-Agent, has a timeout and emits one `basecamp_api_request`
 event. Network errors, 5xx and 429 are retried (at most `max_attempts` in all) with
 full-jitter exponential backoff; a 429's `Retry-After` is honoured up to a cap.
-404, 401, invalid_grant and other 4xx are never retried here.
+404, 401, invalid_grant and other 4xx are never retried here. A `RateLimiter` paces every
+attempt of the process's client to Basecamp's limit (50 requests per 10 s by default), and a
+429's `Retry-After` pauses all of them, so a well-behaved loop never causes a 429 itself.
 """
 from __future__ import annotations
 
 import random
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +59,53 @@ class _Attempt:
         return self.error_type in (ErrorType.RATE_LIMITED, ErrorType.SERVER_ERROR, ErrorType.NETWORK_ERROR)
 
 
+class RateLimiter:
+    """At most `limit` requests in any `window` seconds, shared by every thread of the process.
+
+    A request's slot is held from `acquire()` until `release()` (its answer arrived) and then
+    for `window` seconds more: the server saw it no later than its answer, so a server-side
+    sliding window of the same size never counts more than `limit`. `limit` 0 means no pacing;
+    `pause` (a 429's Retry-After) holds every request either way.
+    """
+
+    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit, self.window = limit, window
+        self._clock = clock
+        self._done: deque[float] = deque()
+        self._in_flight = 0
+        self._paused_until = 0.0
+        self._cond = threading.Condition()
+
+    def acquire(self) -> None:
+        """Wait for a free slot (and out any pause)."""
+        with self._cond:
+            while True:
+                now = self._clock()
+                wait = self._paused_until - now
+                if self.limit:
+                    while self._done and self._done[0] <= now - self.window:
+                        self._done.popleft()
+                    if len(self._done) + self._in_flight >= self.limit:
+                        wait = max(wait, self._done[0] + self.window - now if self._done else self.window)
+                if wait <= 0:
+                    self._in_flight += 1
+                    return
+                self._cond.wait(wait)
+
+    def release(self) -> None:
+        """The request's answer (or failure) arrived."""
+        with self._cond:
+            self._in_flight -= 1
+            if self.limit:
+                self._done.append(self._clock())
+            self._cond.notify_all()
+
+    def pause(self, seconds: float) -> None:
+        """Hold every request for `seconds` (a 429's Retry-After applies to the whole client)."""
+        with self._cond:
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+
 def _retry_after(value: str | None) -> float | None:
     try:
         return max(0.0, float(value)) if value is not None else None
@@ -86,6 +137,7 @@ class BasecampClient:
         backoff_max: float = 8.0,
         retry_after_max: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.token_url = f"{launchpad_url}/authorization/token"
         self.identity_url = f"{launchpad_url}/authorization.json"
@@ -97,6 +149,7 @@ class BasecampClient:
         self.backoff_max = backoff_max
         self.retry_after_max = retry_after_max
         self._sleep = sleep
+        self.limiter = limiter or RateLimiter(0, 0.0)
         self._session = requests.Session()
         self._session.headers["User-Agent"] = user_agent
         self._session.headers["Accept"] = "application/json"
@@ -129,18 +182,25 @@ class BasecampClient:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
         if retry_after is not None:
             return min(retry_after, self.retry_after_max)
-        return random.uniform(0, min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1)))
+        cap = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
+        return random.uniform(0, cap)  # nosec B311 - backoff jitter, not a secret
 
     def _call(self, method: str, url: str, endpoint: Endpoint, *, user_id: int | None,
               account_id: str | None = None, **kwargs: Any) -> ApiResult:
         for attempt in range(1, self.max_attempts + 1):
+            self.limiter.acquire()  # the wait for a slot is not part of the attempt's duration
             started = time.perf_counter()
-            outcome = self._attempt(method, url, endpoint, **kwargs)
+            try:
+                outcome = self._attempt(method, url, endpoint, **kwargs)
+            finally:
+                self.limiter.release()
             duration_ms = (time.perf_counter() - started) * 1000
             last = attempt == self.max_attempts or not outcome.retryable
             self._emit(endpoint, outcome, attempt, last, duration_ms, user_id, account_id)
             if outcome.error_type is None:
                 return ApiResult(outcome.data, attempt, outcome.http_status or 200)
+            if outcome.error_type is ErrorType.RATE_LIMITED and outcome.retry_after is not None:
+                self.limiter.pause(min(outcome.retry_after, self.retry_after_max))
             if last:
                 raise ApiError(outcome.error_type, outcome.error or "request failed", outcome.http_status, attempt)
             self._sleep(self.backoff(attempt, outcome.retry_after))

@@ -15,7 +15,7 @@ from sqlalchemy.orm import scoped_session
 from app.crypto import TokenCipher
 from app.db import utcnow
 from app.events import ErrorType, Event, Status, emit
-from app.integrations.basecamp.client import ApiError, ApiResult, BasecampClient
+from app.integrations.basecamp.client import ApiError, ApiResult, BasecampClient, RateLimiter
 from app.integrations.basecamp.refresh import Refresher, RefreshOutcome, token_fields
 from app.integrations.basecamp.status_cache import ConnectionKey, StatusCache
 from app.models import CONNECTED, DISCONNECTED, EXPIRED, BasecampConnection, OAuthFlow
@@ -74,7 +74,7 @@ class BasecampService:
             client_secret=cfg["BASECAMP_CLIENT_SECRET"], user_agent=cfg["BASECAMP_USER_AGENT"],
             timeout=cfg["BASECAMP_TIMEOUT"], max_attempts=cfg["MAX_ATTEMPTS"],
             backoff_base=cfg["BASECAMP_BACKOFF_BASE"], backoff_max=cfg["BASECAMP_BACKOFF_MAX"],
-            retry_after_max=cfg["BASECAMP_RETRY_AFTER_MAX"],
+            retry_after_max=cfg["BASECAMP_RETRY_AFTER_MAX"], limiter=RateLimiter(*cfg["BASECAMP_RATE_LIMIT"]),
         )
         self.refresher = Refresher(db, self.client, self.cipher)
         self.cache = StatusCache(cfg["STATUS_CACHE_TTL"])
