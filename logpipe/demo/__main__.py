@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from logpipe.demo.charts import Window, render
-from logpipe.e2e.run import FAST_RETRIES
+from logpipe.e2e.run import FAST_APP_SETTINGS
 from logpipe.e2e.scenarios import Behaviours, FaultRates, Scenario
 from logpipe.e2e.servers import REPO, Services
 from logpipe.e2e.traffic import FLOW_TTL_S, Generator
@@ -49,7 +49,7 @@ def drive(services: Services, seed: int, seconds: float) -> int:
     """Traffic rounds until `seconds` have passed; the number of rounds."""
     scenario = Scenario("demo", Behaviours(users=PEOPLE_PER_ROUND), BACKGROUND, seed)
     generator = Generator(scenario, services)
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # nosec B311 - seeded traffic for repeatable runs, not security
     started, rounds, storm = time.monotonic(), 0, False
     while (elapsed := time.monotonic() - started) < seconds:
         if storm != (seconds / 3 <= elapsed < 2 * seconds / 3):
@@ -72,9 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     log = args.out / "events.jsonl"
     with tempfile.TemporaryDirectory(prefix="demo-") as tmp:
-        services = Services(Path(tmp), FLOW_TTL_S, dict(FAST_RETRIES))
+        services = Services(Path(tmp), FLOW_TTL_S, dict(FAST_APP_SETTINGS))
         try:
-            services.start({"seed": args.seed, "rate_limit_per_10s": 0, "token_lifetime_s": 3600}, BACKGROUND.rules())
+            services.start({"seed": args.seed, "rate_limit_per_10s": 0, "token_lifetime_s": 3600},  # nosec B105 - seconds
+                           BACKGROUND.rules())
             print(f"app {services.app_url}, simulator {services.sim_url}; traffic for {args.minutes:g} min",
                   file=sys.stderr, flush=True)
             rounds = drive(services, args.seed, args.minutes * 60)

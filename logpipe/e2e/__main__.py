@@ -12,7 +12,7 @@ from pathlib import Path
 
 from benchmarks.machine import describe
 from logpipe.e2e import check
-from logpipe.e2e.run import FAST_RETRIES, Result, run_scenario
+from logpipe.e2e.run import FAST_APP_SETTINGS, Result, run_scenario
 from logpipe.e2e.scenarios import FaultRates, Scenario, degraded, faulty, healthy
 from logpipe.e2e.servers import REPO
 from logpipe.e2e.traffic import FLOW_TTL_S
@@ -60,7 +60,7 @@ def scenarios(args: argparse.Namespace) -> list[Scenario]:
 
 
 def write_markdown(path: Path, results: list[Result], command: str) -> None:
-    retries = ", ".join(f"{k}={v}" for k, v in FAST_RETRIES.items())
+    retries = ", ".join(f"{k}={v}" for k, v in FAST_APP_SETTINGS.items())
     lines = [
         "# End-to-end proof: metrics and alerts from the log equal the ground truth",
         "",
@@ -76,7 +76,7 @@ def write_markdown(path: Path, results: list[Result], command: str) -> None:
         "",
         describe(),
         "",
-        f"Command: `{command}`; app retry settings {retries}; OAuth flow lifetime shortened to {FLOW_TTL_S:g} s.",
+        f"Command: `{command}`; app settings {retries}; OAuth flow lifetime shortened to {FLOW_TTL_S:g} s.",
         "",
     ]
     for result in results:

@@ -106,7 +106,7 @@ class Scenario:
     def sim_settings(self) -> dict[str, Any]:
         """Simulator settings: seeded RNG, no per-IP limit (429s come from the seeded faults only),
         one Basecamp account per login, 1-hour tokens."""
-        return {"seed": self.seed, "rate_limit_per_10s": 0, "accounts_per_identity": 1, "token_lifetime_s": 3600}
+        return {"seed": self.seed, "rate_limit_per_10s": 0, "accounts_per_identity": 1, "token_lifetime_s": 3600}  # nosec B105 - seconds
 
 
 def healthy(users: int, seed: int) -> Scenario:

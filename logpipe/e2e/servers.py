@@ -23,7 +23,8 @@ _SUMMARY = re.compile(r"refresh-due: (.*)")
 def _read_banner(process: subprocess.Popen, pattern: str, name: str) -> re.Match[str]:
     """Read the child's stdout until `pattern` matches (bounded in time)."""
     deadline = time.monotonic() + START_TIMEOUT_S
-    assert process.stdout is not None
+    if process.stdout is None:
+        raise RuntimeError("the server was started without a stdout pipe")
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         if not line:

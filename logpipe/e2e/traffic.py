@@ -88,7 +88,7 @@ class Generator:
         self.scenario = scenario
         self.services = services
         self.app = services.app_url
-        self.rng = random.Random(scenario.seed)
+        self.rng = random.Random(scenario.seed)  # nosec B311 - seeded traffic for repeatable runs, not security
         self.truth = Truth()
         self.people: list[Person] = []
 
