@@ -77,14 +77,18 @@ SPEC: dict[str, Any] = {
                 "properties": {"provider": {"const": "basecamp"}, "state": {"const": "disconnected"},
                                "disconnected": {"type": "boolean"}}},
             "Health": {
-                "type": "object", "additionalProperties": False, "required": ["status", "database", "integrations"],
+                "type": "object", "additionalProperties": False,
+                "required": ["status", "database", "integrations", "event_log"],
                 "properties": {
                     "status": {"enum": ["ok", "error"]}, "database": {"enum": ["ok", "error"]},
                     "integrations": {"oneOf": [
                         {"type": "null"},
                         {"type": "object", "additionalProperties": False, "required": ["connected", "expired"],
                          "properties": {"connected": {"type": "integer", "minimum": 0},
-                                        "expired": {"type": "integer", "minimum": 0}}}]}}},
+                                        "expired": {"type": "integer", "minimum": 0}}}]},
+                    "event_log": {"type": "object", "additionalProperties": False, "required": ["write_failures"],
+                                  "description": "FR-016 lines this process could not write to EVENT_LOG",
+                                  "properties": {"write_failures": {"type": "integer", "minimum": 0}}}}},
             "Live": {"type": "object", "additionalProperties": False, "required": ["status"],
                      "properties": {"status": {"const": "ok"}}},
         },
