@@ -3,7 +3,8 @@ beside a trivial endpoint (`/livez`) on the same server; load from `wrk` at 32 c
 
 Two servers run side by side in one run: STATUS_CACHE_TTL=600 (warm: after one request per
 user and worker, answers come from the cache) and STATUS_CACHE_TTL=0 (cold: every request
-verifies the token live against the simulator).
+verifies the token live against the simulator). Basecamp's rate limit is off on both sides (the
+simulator's and the app's own pacing), so the cold row measures the service, not the 50-per-10-s budget.
 """
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ def _wait_http(url: str, timeout: float = 30) -> None:
         try:
             requests.get(url, timeout=1)
             return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or workers still booting
             time.sleep(0.1)
     raise RuntimeError(f"{url} did not come up within {timeout:.0f} s")
 
@@ -136,7 +137,7 @@ def measure() -> dict[str, dict[str, float]]:
                     "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
                     "DATABASE_URL": f"sqlite:///{tmp}/bench.db", "EVENT_LOG": str(tmp / "events.jsonl"),
                     "BASECAMP_LAUNCHPAD_URL": f"http://127.0.0.1:{sim_port}",
-                    "SIMULATOR_RATE_LIMIT_PER_10S": "0"}
+                    "SIMULATOR_RATE_LIMIT_PER_10S": "0", "BASECAMP_RATE_LIMIT": "off"}
         _start(stack, [sys.executable, "-m", "app.simulator", "--port", str(sim_port)], base_env, tmp / "sim.log")
         subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "basecamp", "migrate"], cwd=ROOT,
                        env=base_env, check=True, capture_output=True)
@@ -174,7 +175,8 @@ def run() -> str:
         "",
         f"gunicorn 2 workers × 8 threads (gthread), APP_ENV=production, SQLite; wrk 2 threads, "
         f"{CONNECTIONS} connections, {DURATION_S} s per row, {USERS} signed-in users in rotation; "
-        "wrk and the simulator share the same 2 cores with the server.",
+        "wrk and the simulator share the same 2 cores with the server. Rate limits off (simulator and "
+        "BASECAMP_RATE_LIMIT), so the cold row measures the service rather than Basecamp's budget.",
         "",
         "| endpoint | p50 ms | p95 ms | p99 ms | requests/s | of trivial | errors |",
         "|---|---|---|---|---|---|---|",
