@@ -7,7 +7,6 @@ plain Python.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import threading
 from collections import Counter
@@ -23,7 +22,7 @@ import pytest
 
 from app.events.catalogue import ErrorType, Event, Status
 from app.events.schema import SCHEMA_PATH
-from logpipe import audit_cmd
+from logpipe.__main__ import main as logpipe_main
 from logpipe.audit.catalogue import AUDITS, LOGQL_QUERIES, percent
 from logpipe.logql import LogStore, parse, range_query
 
@@ -101,12 +100,8 @@ def log_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def audit(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     """Run `python -m logpipe audit ARGV…` in-process: (exit code, stdout, stderr)."""
-    parser = argparse.ArgumentParser(prog="python -m logpipe")
-    audit_cmd.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["audit", *argv])
-    code = args.handler(args)
-    out, err = capsys.readouterr()
-    return code, out, err
+    code = logpipe_main(["audit", *argv])
+    return (code, *capsys.readouterr())
 
 
 def rows(capsys, log_file: Path, name: str, *extra: str) -> list[dict[str, Any]]:

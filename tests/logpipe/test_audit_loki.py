@@ -8,7 +8,6 @@ start <= ts < end, newest first (`direction=backward`), at most `limit` across s
 """
 from __future__ import annotations
 
-import argparse
 import calendar
 import json
 import socket
@@ -22,7 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from logpipe import audit_cmd
+from logpipe.__main__ import main as logpipe_main
 from logpipe.audit.catalogue import LOGQL_QUERIES
 from logpipe.audit.loki import LokiClient, LokiError
 
@@ -122,12 +121,8 @@ def loki():
 
 def audit(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     """Run `python -m logpipe audit ARGV…` in-process: (exit code, stdout, stderr)."""
-    parser = argparse.ArgumentParser(prog="python -m logpipe")
-    audit_cmd.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["audit", *argv])
-    code = args.handler(args)
-    out, err = capsys.readouterr()
-    return code, out, err
+    code = logpipe_main(["audit", *argv])
+    return (code, *capsys.readouterr())
 
 
 # --- Log queries: parameters, parsing, paging ---------------------------------------------------
