@@ -15,7 +15,8 @@ body = setting overrides; back to the start-up settings and faults, state and co
 cleared, RNG re-seeded), `GET|POST /_admin/config`, `GET|POST|DELETE /_admin/faults`
 (POST appends rules), `POST /_admin/identities/<email>/password-change`,
 `POST /_admin/identities/<email>/expire-access-token`, `GET /_admin/counts`,
-`GET /_admin/tokens` (refresh tokens by SHA-256, with their refresh grants and times).
+`GET /_admin/tokens` (refresh tokens by SHA-256, with their refresh grants and times),
+`GET /_admin/secrets` (the raw codes and tokens issued since the last reset, for secret scans).
 
 `GET /_admin/counts` -> `{"token": {...}, "identity": {...}, "api": {...}, "authorize": {...}}`,
 each mapping an outcome key to how many times it happened. Outcome keys:

@@ -97,3 +97,9 @@ def counts() -> Response:
 @bp.get("/tokens")
 def tokens() -> Response:
     return jsonify({"refresh_tokens": simulator_state().refresh_token_report()})
+
+
+@bp.get("/secrets")
+def issued_secrets() -> Response:
+    """The raw codes and tokens issued since the last reset, so a test can scan logs for them."""
+    return jsonify(simulator_state().issued_secrets())

@@ -286,6 +286,12 @@ class SimulatorState:
                 found.revoked = True
             return self._issue(identity, "refresh_token", rotate)
 
+    def issued_secrets(self) -> dict[str, list[str]]:
+        """Every code, access token and refresh token issued since the last reset (for secret scans)."""
+        with self._lock:
+            return {"codes": list(self._codes), "access_tokens": list(self._access),
+                    "refresh_tokens": list(self._refresh)}
+
     def authenticate(self, access_token: str) -> tuple[Identity, AccessToken] | None:
         """The identity behind a live access token, or None (unknown, expired, invalidated)."""
         with self._lock:

@@ -35,23 +35,27 @@ class Result:
         return all(row.match for row in self.rows)
 
 
-def run_traffic(scenario: Scenario, workdir: Path) -> tuple[Truth, Path]:
-    """Start the services, drive the scenario, stop them; the ground truth and the event log."""
+def run_traffic(scenario: Scenario, workdir: Path) -> tuple[Truth, Path, Row]:
+    """Start the services, drive the scenario, stop them; the ground truth, the event log and
+    the secret scan of every log line the app wrote."""
     services = Services(workdir, FLOW_TTL_S, dict(FAST_APP_SETTINGS))
     try:
         services.start(scenario.sim_settings(), scenario.fault_rules())
         truth = Generator(scenario, services).run()
     finally:
         services.stop()
-    return truth, services.event_log
+    leaked = services.leaked()
+    scan = Row("secrets", "log lines holding a secret handed out (event log, app stderr)",
+               f"{len(leaked)}", f"0 of {len(services.handed_out)} secrets", not leaked)
+    return truth, services.event_log, scan
 
 
 def run_scenario(scenario: Scenario, keep: Path | None = None) -> Result:
     """One scenario from start to the compared table (workdir kept under `keep` when given)."""
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=f"e2e-{scenario.name}-") as tmp:
-        truth, log = run_traffic(scenario, (keep / scenario.name) if keep else Path(tmp))
+        truth, log, scan = run_traffic(scenario, (keep / scenario.name) if keep else Path(tmp))
         evaluation = check(log, truth, scenario)
         expected = expected_alerts(truth, evaluation.alert_ns / 1e9)
-        rows = evaluation.rows + deliver(evaluation.firing, expected, evaluation.alert_ns)
+        rows = evaluation.rows + deliver(evaluation.firing, expected, evaluation.alert_ns) + [scan]
     return Result(scenario, truth, evaluation, rows, time.monotonic() - started, log if keep else None)

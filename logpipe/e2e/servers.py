@@ -58,6 +58,8 @@ class Services:
     _procs: list[subprocess.Popen] = field(default_factory=list)
     _secrets: dict[str, str] = field(default_factory=lambda: {
         "SECRET_KEY": secrets.token_urlsafe(32), "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode()})
+    #: every secret handed out in the run (keys, passwords, the simulator's codes and tokens)
+    handed_out: set[str] = field(default_factory=set)
 
     @property
     def event_log(self) -> Path:
@@ -70,6 +72,13 @@ class Services:
                "BASECAMP_LAUNCHPAD_URL": self.sim_url, **self.app_settings}
         env.pop("BASECAMP_REDIRECT_URI", None)
         return env
+
+    def leaked(self) -> list[str]:
+        """Lines of the event log and the app's stderr holding a secret handed out in the run."""
+        texts = [path.read_text(errors="replace") for path in (self.event_log, self.workdir / "app.stderr")
+                 if path.exists()]
+        return [line for text in texts for line in text.splitlines()
+                if any(secret in line for secret in self.handed_out)]
 
     def start(self, sim_settings: dict[str, Any], faults: list[dict[str, Any]]) -> None:
         """Simulator first (its URL goes into the app's config), then migrate, then the app."""
@@ -117,7 +126,12 @@ class Services:
         return {k: int(v) for k, v in (pair.split("=") for pair in found.group(1).split(", "))}
 
     def stop(self) -> None:
-        """Stop the app, then the simulator (the app's last events are then on disk)."""
+        """Stop the app, then the simulator (the app's last events are then on disk); the
+        simulator's issued codes and tokens join `handed_out` first."""
+        if self.sim_url and self._procs:
+            for issued in self.admin("GET", "/_admin/secrets").values():
+                self.handed_out.update(issued)
+        self.handed_out.update(self._secrets.values())
         for process in reversed(self._procs):
             _stop(process)
             if process.stdout:

@@ -202,6 +202,7 @@ class Generator:
             person = Person(number, f"user{number}-{tag}@example.com", f"bc-{number}-{tag}@example.test")
             self.people.append(person)
             password = secrets.token_urlsafe(12)
+            self.services.handed_out.add(password)
             self.sign_up(person, password)
             if index in returning:
                 self.sign_out_and_in(person, password)

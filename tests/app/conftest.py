@@ -112,10 +112,9 @@ class Simulator:
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     def harvest_secrets(self) -> None:
-        """Collect every code and token the simulator issued (test-only peek at its state)."""
-        state = self.app.extensions["basecamp_simulator"]
-        with state._lock:
-            CAPTURED.secrets.update(state._codes, state._access, state._refresh)
+        """Collect every code and token the simulator issued (its /_admin/secrets)."""
+        for issued in self.admin("GET", "secrets").values():
+            CAPTURED.secrets.update(issued)
 
     def admin(self, method: str, path: str, body: Any = None) -> Any:
         response = requests.request(method, f"{self.url}/_admin/{path}", json=body, timeout=5)

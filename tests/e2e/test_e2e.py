@@ -9,6 +9,7 @@ from logpipe.e2e.__main__ import main
 from logpipe.e2e.check import evaluate, event_rows, metric_rows
 from logpipe.e2e.run import Result, run_scenario
 from logpipe.e2e.scenarios import degraded, faulty, healthy
+from logpipe.e2e.servers import Services
 from logpipe.e2e.table import text
 
 USERS, SEED, PASSES = 16, 11, 3
@@ -27,7 +28,7 @@ def test_every_number_matches_the_ground_truth(results: dict[str, Result], name:
     result = results[name]
     assert result.ok, text(result)
     sections = {row.section for row in result.rows}
-    assert {"events (none lost)", "alerts firing at C", "Alertmanager notifications"} <= sections
+    assert {"events (none lost)", "alerts firing at C", "Alertmanager notifications", "secrets"} <= sections
 
 
 def test_faulty_alerts_reach_pagerduty_and_slack(results: dict[str, Result]) -> None:
@@ -57,3 +58,11 @@ def test_command_line_writes_the_table(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["--scenario", "healthy", "--users", "12", "--refresh-passes", "1", "--out", str(out)]) == 0
     assert "ALL MATCH" in capsys.readouterr().out
     assert "| metric | from logs | from ground truth | match |" in out.read_text()
+
+
+def test_the_secret_scan_finds_a_leaked_token(tmp_path: Path) -> None:
+    services = Services(tmp_path, 1.0)
+    services.handed_out.update({"tok-3f9a1c", "pw-77ab"})
+    services.event_log.write_text('{"message":"ok"}\n{"error":"Bearer tok-3f9a1c rejected"}\n')
+    (tmp_path / "app.stderr").write_text("login pw-77ab\nfine\n")
+    assert services.leaked() == ['{"error":"Bearer tok-3f9a1c rejected"}', "login pw-77ab"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import time
 
+import requests
+
 from .conftest import REDIRECT, Sim
 
 
@@ -128,3 +130,15 @@ def test_unknown_identity_admin_calls_are_404(sim: Sim) -> None:
     for action in ("password-change", "expire-access-token"):
         response = sim.http.post(f"{sim.url}/_admin/identities/nobody@example.test/{action}", timeout=5)
         assert response.status_code == 404 and response.json()["error"] == "not_found"
+
+
+def test_secrets_lists_every_issued_code_and_token_until_reset(sim: Sim) -> None:
+    code = sim.approve("scan@example.test")
+    issued = sim.token(grant_type="authorization_code", code=code, redirect_uri=REDIRECT).json()
+    refreshed = sim.token(grant_type="refresh_token", refresh_token=issued["refresh_token"]).json()
+    listed = requests.get(f"{sim.url}/_admin/secrets", timeout=5).json()
+    assert listed == {"codes": [code], "access_tokens": [issued["access_token"], refreshed["access_token"]],
+                      "refresh_tokens": [issued["refresh_token"]]}
+    requests.post(f"{sim.url}/_admin/reset", timeout=5)
+    assert requests.get(f"{sim.url}/_admin/secrets", timeout=5).json() == {
+        "codes": [], "access_tokens": [], "refresh_tokens": []}
