@@ -28,9 +28,6 @@ from logpipe.monitoring import queries as q
 from logpipe.monitoring.config import APP
 
 DAY, HOUR = "1d", "1h"
-# A string match: a numeric `http_status == 429` (as in q.RATE_LIMITED) makes the metric query fail
-# with LabelFilterErr on every request whose http_status is null (network errors), as Loki does.
-RATE_LIMITED = q.API + q.json(http_status="metadata.http_status") + ' | http_status="429"'
 
 Row = tuple[Any, ...]
 
@@ -122,7 +119,7 @@ AUDITS: tuple[Audit, ...] = (
     BucketAudit(
         name="rate-limit-hits-by-hour",
         description="Basecamp API rate-limit hits (HTTP 429) per UTC hour",
-        logql=Template(q.count(RATE_LIMITED, HOUR)),
+        logql=Template(q.count(q.RATE_LIMITED, HOUR)),
         columns=("hour", "hits"),
         bucket=HOUR,
         by=None,
