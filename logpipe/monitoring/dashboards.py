@@ -159,8 +159,9 @@ def oauth_dashboard() -> dash_b.Dashboard:
                                                    options={"source": "labels"}))
         .with_transformation(DataTransformerConfig(
             id_val="organize",
+            # the line is the error (line_format), so its extracted `error` label would repeat it
             options={"excludeByName": {"labels": True, "tsNs": True, "id": True,
-                                       "app": True, "env": True, "event": True},
+                                       "app": True, "env": True, "event": True, "error": True},
                      "renameByName": {"Line": "error message"}})),
         0, 8, 24, 8, None, "Recent Failed Connections",
         "Failed OAuth callbacks with their error messages.")
