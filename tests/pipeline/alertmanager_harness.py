@@ -172,6 +172,11 @@ class Alertmanager:
         with urllib.request.urlopen(request, timeout=5) as response:
             assert response.status == 200
 
+    def active(self) -> list[dict[str, Any]]:
+        """The alerts Alertmanager holds (GET /api/v2/alerts), with their status."""
+        with urllib.request.urlopen(f"{self.url}/api/v2/alerts", timeout=5) as response:
+            return json.loads(response.read())
+
     def stop(self) -> None:
         self.process.terminate()
         try:
