@@ -22,6 +22,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"
 
-# Migrate, then serve. docker-compose.yml overrides the command for the refresher and
+# Migrate, then serve with gunicorn.conf.py (GUNICORN_WORKERS, GUNICORN_THREADS). docker-compose.yml overrides the command for the refresher and
 # the simulator.
-CMD ["sh", "-c", "flask --app wsgi basecamp migrate && exec gunicorn --bind 0.0.0.0:8000 --workers 2 --access-logfile - wsgi:app"]
+CMD ["sh", "-c", "flask --app wsgi basecamp migrate && exec gunicorn --bind 0.0.0.0:8000"]

@@ -6,6 +6,8 @@ from typing import Any
 import pytest
 import yaml
 
+from app.config import parse_rate
+
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE: dict[str, Any] = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
@@ -18,7 +20,7 @@ CONFIGS = [
     "logpipe/prometheus/prometheus.yml", "grafana/provisioning/datasources/datasources.yaml",
 ]
 # Files the stack needs that other work provides (the test fails until they are in the repo).
-APP_FILES = ["requirements.txt", "wsgi.py", "app/simulator"]
+APP_FILES = ["requirements.txt", "wsgi.py", "gunicorn.conf.py", "app/simulator"]
 _LOCAL = {"localhost", "127.0.0.1", "0.0.0.0"}
 
 
@@ -144,6 +146,19 @@ def test_dockerfile_builds_the_app_image() -> None:
     dockerfile = (REPO / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.11-slim$", dockerfile, re.MULTILINE)
     assert "pip install -r requirements.txt" in dockerfile
-    assert "flask --app wsgi basecamp migrate" in dockerfile and "gunicorn" in dockerfile and "wsgi:app" in dockerfile
+    assert "flask --app wsgi basecamp migrate && exec gunicorn --bind 0.0.0.0:8000" in dockerfile
     assert "alerts/secrets/*" in (REPO / ".dockerignore").read_text()
     assert all("8000" in port for port in SERVICES["app"]["ports"])
+
+
+def test_processes_calling_basecamp_share_its_rate_limit() -> None:
+    """Basecamp allows about 50 requests per 10 s per IP; BASECAMP_RATE_LIMIT paces one process, so
+    the app's workers and the refresher together must stay within it (per second, as rates)."""
+    budget_count, budget_window = parse_rate("Basecamp", "50/10s")
+    callers = {"app": int(SERVICES["app"]["environment"]["GUNICORN_WORKERS"]), "refresher": 1}
+    total = 0.0
+    for name, processes in callers.items():
+        count, window = parse_rate(name, SERVICES[name]["environment"]["BASECAMP_RATE_LIMIT"])
+        assert count > 0, f"{name}: pacing off"
+        total += processes * count / window
+    assert total <= budget_count / budget_window

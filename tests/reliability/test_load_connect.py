@@ -4,6 +4,7 @@ from __future__ import annotations
 from contextlib import ExitStack
 from pathlib import Path
 
+from benchmarks.app_bench import gunicorn_settings
 from tests.app.conftest import CAPTURED, log_guard, sim  # noqa: F401 (fixtures)
 from tests.support.connect50 import TOKEN_FAULTS, Plan, check, inject_token_faults
 from tests.support.stack import production_env, start_stack
@@ -23,7 +24,7 @@ def test_fifty_users_connect_at_once(tmp_path: Path, sim, reliability_report) ->
         records = service.check_logs(CAPTURED.secrets)
     observed, problems = check(plan, users, flows, database_url, sim, records)
     reliability_report.record(
-        "Load", "50 users connect at once (SQLite, gunicorn 2x8, production settings, pacing 50/10 s)",
+        "Load", f"50 users connect at once (SQLite, {gunicorn_settings()}, production settings, pacing 50/10 s)",
         f"50 simultaneous flows: 42 own login, 2 logins approved by 2 users each, 4 deny, "
         f"{TOKEN_FAULTS} code exchanges answered invalid_grant",
         "each flow connected or its proper error type; one row per connected flow; tokens live; events match",

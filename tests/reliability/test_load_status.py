@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
+from benchmarks.app_bench import gunicorn_settings
 from tests.app.conftest import CAPTURED, log_guard, sim  # noqa: F401 (fixtures)
 from tests.support.openloop import fixed_rate
 from tests.support.stack import production_env, start_stack
@@ -37,7 +38,7 @@ def test_status_200_rps_for_60_s_with_100_users(tmp_path: Path, sim, reliability
     errors = sum(result.errors.values())  # wrong answers and requests never answered
     passed = errors == 0 and result.answered == RATE * SECONDS and p95 < SPEC_P95_MS
     reliability_report.record(
-        "Load", "status endpoint, 100 signed-in users, gunicorn 2x8 gthread, production settings",
+        "Load", f"status endpoint, 100 signed-in users, {gunicorn_settings()}, production settings",
         f"{RATE} requests/s open-loop for {SECONDS} s ({RATE * SECONDS} requests)",
         f"0 errors, p95 < {SPEC_P95_MS:.0f} ms (spec; our warm target {OUR_WARM_P95_MS:.0f} ms)",
         f"{result.answered} answered, {errors} errors {dict(result.errors) or ''}; p50 {p50:.1f} ms, "

@@ -15,7 +15,7 @@ from pathlib import Path
 import requests
 
 from app import RedactFilter
-from benchmarks.app_bench import _free_port, _start
+from benchmarks.app_bench import _free_port, _start, gunicorn_command
 from tests.app.conftest import FERNET_KEY, ROOT, SECRET_KEY
 from tests.support.logscan import parse_events, secrets_found
 
@@ -90,10 +90,9 @@ def migrate(env: dict[str, str]) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def start_stack(stack: ExitStack, tmp: Path, env: dict[str, str], processes: int = 1, workers: int = 2,
-                threads: int = 8) -> Stack:
-    """Migrate, then `processes` gunicorn masters (each `workers` x `threads`) sharing one
-    BASECAMP_REDIRECT_URI (the first's), as behind a load balancer."""
+def start_stack(stack: ExitStack, tmp: Path, env: dict[str, str], processes: int = 1, workers: int | None = None) -> Stack:
+    """Migrate, then `processes` gunicorn masters with gunicorn.conf.py (`workers` overriding its
+    process count) sharing one BASECAMP_REDIRECT_URI (the first's), as behind a load balancer."""
     quiet_simulator_log()
     migrate(env)
     ports = [_free_port() for _ in range(processes)]
@@ -101,9 +100,8 @@ def start_stack(stack: ExitStack, tmp: Path, env: dict[str, str], processes: int
     result = Stack(env={**env, "BASECAMP_REDIRECT_URI": redirect})
     for index, port in enumerate(ports):
         app = App(f"http://127.0.0.1:{port}", tmp / f"events-{index}.jsonl", tmp / f"gunicorn-{index}.log")
-        app_env = {**result.env, "EVENT_LOG": str(app.event_log)}
-        _start(stack, [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread", "--threads",
-                       str(threads), "-b", f"127.0.0.1:{port}", "wsgi:app"], app_env, app.stdout_log)
+        app_env = {**result.env, "EVENT_LOG": str(app.event_log)} | ({"GUNICORN_WORKERS": str(workers)} if workers else {})
+        _start(stack, gunicorn_command(port), app_env, app.stdout_log)
         result.apps.append(app)
     for app in result.apps:
         wait_http(f"{app.url}/livez")
