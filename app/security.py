@@ -15,8 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import NoReturn
 
-from flask import Flask, current_app, request
-from flask_login import current_user
+from flask import Flask, current_app, request, session
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
@@ -113,12 +112,18 @@ def check_connect(user_id: int) -> None:
     _limiter().hit(key, rate)
 
 
+_ALWAYS = [(name.lower(), name, value) for name, value in HEADERS.items()]
+_IN_PRODUCTION = [*_ALWAYS, ("strict-transport-security", "Strict-Transport-Security", HSTS)]
+
+
 def _set_headers(response: Response) -> Response:
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
-    if current_app.config["APP_ENV"] == "production":
-        response.headers.setdefault("Strict-Transport-Security", HSTS)
-    if request.path.startswith("/api/") or current_user.is_authenticated:
+    """Add each security header the view did not set itself (one pass: this runs on every response)."""
+    wanted = _IN_PRODUCTION if current_app.config["APP_ENV"] == "production" else _ALWAYS
+    present = {name.lower() for name, _ in response.headers.items()}
+    response.headers.extend([(name, value) for lower, name, value in wanted if lower not in present])
+    # A signed-in session (Flask-Login keeps the user id under `_user_id`), read without
+    # loading the user: that would cost a database query on every response (static files, /livez).
+    if request.path.startswith("/api/") or session.get("_user_id") is not None:
         response.headers["Cache-Control"] = "no-store"
         response.vary.add("Cookie")
     return response
