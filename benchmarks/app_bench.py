@@ -36,13 +36,16 @@ ROUNDS = 3
 USERS = 8
 TARGET_WARM_P95_MS = 10.0
 TARGET_THROUGHPUT_RATIO = 0.60
+# One browser identity throughout: Flask-Login's session protection marks a session whose
+# User-Agent changed as not fresh, and that rewrites the session cookie on every request.
+USER_AGENT = "bench (bench@example.com)"
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 _WRK_SCRIPT = """
 local cookies = {%s}
 local i = 0
 request = function()
   i = i + 1
-  return wrk.format("GET", nil, {["Cookie"] = cookies[(i %% #cookies) + 1], ["User-Agent"] = "bench"})
+  return wrk.format("GET", nil, {["Cookie"] = cookies[(i %% #cookies) + 1], ["User-Agent"] = "%s"})
 end
 done = function(summary, latency, requests)
   io.write(string.format("RESULT %%d %%d %%f %%f %%f %%f\\n", summary.requests,
@@ -75,7 +78,7 @@ class CookieClient:
 
     def __init__(self, base: str) -> None:
         self.base, self.cookies, self.http = base, {}, requests.Session()
-        self.http.headers["User-Agent"] = "bench (bench@example.com)"
+        self.http.headers["User-Agent"] = USER_AGENT
 
     def request(self, method: str, url: str, **kwargs) -> requests.Response:
         url = url if url.startswith("http") else self.base + url
@@ -116,7 +119,7 @@ def sign_up_and_connect(base: str) -> str:
 def wrk(url: str, cookies: list[str], tmp: Path, connections: int = CONNECTIONS) -> dict[str, float]:
     """Closed-loop load: `connections` clients, each sending its next request when answered."""
     script = tmp / f"wrk-{secrets.token_hex(3)}.lua"
-    script.write_text(_WRK_SCRIPT % ", ".join(repr(c).replace("'", '"') for c in cookies))
+    script.write_text(_WRK_SCRIPT % (", ".join(repr(c).replace("'", '"') for c in cookies), USER_AGENT))
     out = subprocess.run(["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{DURATION_S}s", "-s", str(script), url],
                          capture_output=True, text=True, check=True).stdout
     requests_, errors, p50, p95, p99, seconds = re.search(r"RESULT (\S+) (\S+) (\S+) (\S+) (\S+) (\S+)", out).groups()
@@ -172,7 +175,7 @@ def measure() -> dict[str, dict[str, Any]]:
             status_url = f"{base}/api/integrations/basecamp/status/"
             if name == "warm":
                 for cookie in cookies * 8:  # one hit per user per worker fills each worker's cache
-                    requests.get(status_url, headers={"Cookie": cookie, "User-Agent": "bench"}, timeout=10)
+                    requests.get(status_url, headers={"Cookie": cookie, "User-Agent": USER_AGENT}, timeout=10)
                 rows["trivial /livez"] = (f"{base}/livez", cookies, CONNECTIONS)
                 rows["status, cache warm, 1 connection"] = (status_url, cookies, 1)
             rows[f"status, cache {name}"] = (status_url, cookies, CONNECTIONS)

@@ -15,6 +15,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from benchmarks.app_bench import USER_AGENT  # the User-Agent the users signed in with, as a browser keeps it
+
 
 @dataclass
 class LoadResult:
@@ -60,7 +62,7 @@ async def _user(url: str, cookie: str, queue: asyncio.Queue, result: LoadResult,
                 timeout: float) -> None:
     parts = urlsplit(url)
     request = (f"GET {parts.path}{'?' + parts.query if parts.query else ''} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-               f"User-Agent: reliability-load\r\nCookie: {cookie}\r\nAccept: application/json\r\n\r\n").encode()
+               f"User-Agent: {USER_AGENT}\r\nCookie: {cookie}\r\nAccept: application/json\r\n\r\n").encode()
     reader = writer = None
     while (due := await queue.get()) is not None:
         try:
