@@ -68,7 +68,8 @@ def write_markdown(path: Path, results: list[Result], command: str) -> None:
         "simulator run on loopback, people are driven over HTTP, the FR-016 log goes through our",
         "Vector remap program (pyvrl) into the LogQL engine, the recording rules are evaluated at the",
         "last event (E), the alerting rules with the rule test runner's state machine at C (E + the",
-        "longest `for` + one interval), and the firing alerts are posted to the real Alertmanager.",
+        "longest `for` + one interval), and the firing alerts are posted to the real Alertmanager",
+        "(the criticals, which inhibit warnings, first; see logpipe/e2e/delivery.py).",
         "Ground truth: the generator's own counts and timings and the simulator's `/_admin/counts`.",
         "Durations: each request paired with its event (app time ≤ client time), quantiles within",
         "client_q(q − k/(n−1)) − B ≤ server_q ≤ client_q, B = "
