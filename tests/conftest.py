@@ -1,7 +1,10 @@
-"""Suite-wide rules: in CI (CI=true) a skipped test is a failure, never a silent pass."""
+"""Suite-wide rules: in CI (CI=true) a skipped test is a failure, never a silent pass; and the
+log guard (tests/support/log_capture.py) watches every test's log lines."""
 import os
 
 import pytest
+
+from tests.support.log_capture import log_guard, root_log_capture  # noqa: F401 (autouse fixtures for every test)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -1,11 +1,7 @@
-"""Fixtures for the service tests: the simulator and the app over real HTTP, a browser-like
-HTTP client, and the log guard that validates every FR-016 line against the schema and
-fails on any secret the tests handed out appearing in any log line."""
+"""Fixtures for the service tests: the simulator and the app over real HTTP and a browser-like
+HTTP client. What they log goes to the suite-wide log guard (tests/support/log_capture.py)."""
 from __future__ import annotations
 
-import io
-import json
-import logging
 import os
 import re
 import secrets
@@ -17,88 +13,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import jsonschema
 import pytest
 import requests
-from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 
 from app import create_app
-from app.events.schema import SCHEMA_PATH
 from app.migrations import upgrade
 from app.simulator import create_simulator_app
+from tests.support.log_capture import CAPTURED, FERNET_KEY, SECRET_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMA = json.loads(SCHEMA_PATH.read_text())
-VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
-FERNET_KEY = Fernet.generate_key().decode()
-SECRET_KEY = secrets.token_urlsafe(32)
 _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
-
-# ---------------------------------------------------------------- log capture and guards
-class LineSink(io.TextIOBase):
-    """A text stream that keeps every line written to it."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self._lock = threading.Lock()
-        self._partial = ""
-
-    def write(self, text: str) -> int:
-        with self._lock:
-            self._partial += text
-            *done, self._partial = self._partial.split("\n")
-            self.lines.extend(line for line in done if line)
-        return len(text)
-
-
-class Captured:
-    """Everything logged in the session: FR-016 lines, other log lines, extra texts (subprocesses, files)."""
-
-    def __init__(self) -> None:
-        self.events = LineSink()
-        self.other = LineSink()
-        self.texts: list[str] = []
-        self.secrets: set[str] = {"sim-client-secret", FERNET_KEY, SECRET_KEY}
-
-    def event_records(self, start: int = 0) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.events.lines[start:]]
-
-    def add_event_text(self, text: str) -> list[dict[str, Any]]:
-        """Record a subprocess's stdout (FR-016 lines) for validation and the scan; return its records."""
-        lines = [line for line in text.splitlines() if line.strip()]
-        self.events.lines.extend(lines)
-        return [json.loads(line) for line in lines]
-
-
-CAPTURED = Captured()
-
-
-def check_lines(lines: list[str], texts: list[str], known_secrets: set[str]) -> None:
-    """Schema-validate FR-016 lines and fail on any secret in them or in `texts`."""
-    for line in lines:
-        errors = sorted(VALIDATOR.iter_errors(json.loads(line)), key=str)
-        assert not errors, f"FR-016 line violates the schema: {errors[0].message}\n{line}"
-    for text in [*lines, *texts]:
-        for secret in known_secrets:
-            assert secret not in text, f"a secret handed out by the tests appears in a log line: {text[:300]}"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _root_log_capture() -> Iterator[None]:
-    """Every non-FR-016 log line (werkzeug, flask, sqlalchemy, ...) goes to CAPTURED.other too."""
-    handler = logging.StreamHandler(CAPTURED.other)
-    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    previous = root.level
-    root.setLevel(logging.INFO)
-    yield
-    root.removeHandler(handler)
-    root.setLevel(previous)
-    check_lines(CAPTURED.events.lines, [*CAPTURED.other.lines, *CAPTURED.texts], CAPTURED.secrets)
 
 
 # ---------------------------------------------------------------- the simulator
@@ -216,17 +143,6 @@ def server(tmp_path: Path, sim: Simulator) -> Iterator[AppServer]:
     app_server = AppServer(tmp_path, sim)
     yield app_server
     app_server.stop()
-
-
-@pytest.fixture(autouse=True)
-def log_guard(request: pytest.FixtureRequest) -> Iterator[None]:
-    """After each test: its FR-016 lines match the schema and no handed-out secret was logged."""
-    start_events, start_other, start_texts = len(CAPTURED.events.lines), len(CAPTURED.other.lines), len(CAPTURED.texts)
-    yield
-    if "sim" in request.fixturenames:
-        request.getfixturevalue("sim").harvest_secrets()
-    check_lines(CAPTURED.events.lines[start_events:],
-                [*CAPTURED.other.lines[start_other:], *CAPTURED.texts[start_texts:]], CAPTURED.secrets)
 
 
 @pytest.fixture

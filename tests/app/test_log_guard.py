@@ -6,7 +6,7 @@ import json
 import pytest
 
 from app.events import Event, Status, configure, emit
-from tests.app.conftest import CAPTURED, check_lines
+from tests.support.log_capture import CAPTURED, check_lines
 
 
 def _line(**changes) -> str:

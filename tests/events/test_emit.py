@@ -10,6 +10,7 @@ import pytest
 
 from app.events import ErrorType, Event, Level, Status, configure, emit, redact
 from app.events.schema import SCHEMA_PATH, build_schema
+from tests.support.log_capture import CAPTURED
 
 SCHEMA = json.loads(SCHEMA_PATH.read_text())
 
@@ -97,3 +98,10 @@ def test_events_do_not_reach_the_root_logger(stream):
     finally:
         logging.getLogger().removeHandler(handler)
     assert seen == [] and len(lines(stream)) == 1
+
+
+def test_the_log_guard_watches_tests_outside_tests_app(request: pytest.FixtureRequest) -> None:
+    """tests/conftest.py installs the guard for every test, not only for those of tests/app."""
+    assert {"root_log_capture", "log_guard"} <= set(request.fixturenames)
+    logging.getLogger("anything").warning("seen by the guard")
+    assert CAPTURED.other.lines[-1] == "anything WARNING seen by the guard"

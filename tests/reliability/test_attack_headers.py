@@ -6,8 +6,8 @@ import requests
 
 from app import create_app
 from app.security import CSP, HSTS
-from tests.app.conftest import (  # noqa: F401 - fixtures and the log guard of tests/app apply here too
-    CAPTURED, FERNET_KEY, SECRET_KEY, AppServer, Browser, _root_log_capture, browser, log_guard, server, sim,
+from tests.app.conftest import (  # noqa: F401 - the fixtures of tests/app apply here too
+    CAPTURED, FERNET_KEY, SECRET_KEY, AppServer, Browser, browser, server, sim,
 )
 
 AREA = "Attack and bad input"

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.auth.views import safe_next
-from tests.app.conftest import (  # noqa: F401 - fixtures and the log guard of tests/app apply here too
-    AppServer, Browser, _root_log_capture, browser, csrf_token, log_guard, new_browser, server, sim,
+from tests.app.conftest import (  # noqa: F401 - the fixtures of tests/app apply here too
+    AppServer, Browser, browser, csrf_token, new_browser, server, sim,
 )
 
 AREA = "Attack and bad input"

@@ -10,8 +10,8 @@ from flask.testing import FlaskClient
 
 from app.config import ConfigError, parse_rate
 from app.security import SlidingWindowLimiter
-from tests.app.conftest import (  # noqa: F401 - fixtures and the log guard of tests/app apply here too
-    CAPTURED, AppServer, Browser, _root_log_capture, browser, csrf_token, log_guard, server, sim,
+from tests.app.conftest import (  # noqa: F401 - the fixtures of tests/app apply here too
+    CAPTURED, AppServer, Browser, browser, csrf_token, server, sim,
 )
 
 AREA = "Attack and bad input"

@@ -6,8 +6,8 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import create_engine, text
 
-from tests.app.conftest import (  # noqa: F401 - fixtures and the log guard of tests/app apply here too
-    AppServer, Browser, _root_log_capture, browser, csrf_token, log_guard, new_browser, server, sim,
+from tests.app.conftest import (  # noqa: F401 - the fixtures of tests/app apply here too
+    AppServer, Browser, browser, csrf_token, new_browser, server, sim,
 )
 
 AREA = "Attack and bad input"

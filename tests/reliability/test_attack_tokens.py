@@ -7,8 +7,8 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import create_engine, inspect, text
 
-from tests.app.conftest import (  # noqa: F401 - fixtures and the log guard of tests/app apply here too
-    AppServer, Browser, _root_log_capture, browser, log_guard, new_browser, server, sim,
+from tests.app.conftest import (  # noqa: F401 - the fixtures of tests/app apply here too
+    AppServer, Browser, browser, new_browser, server, sim,
 )
 
 AREA = "Attack and bad input"

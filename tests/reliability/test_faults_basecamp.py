@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.app.conftest import FERNET_KEY, AppServer, Browser, events, log_guard, sim  # noqa: F401
+from tests.app.conftest import FERNET_KEY, AppServer, Browser, events, sim  # noqa: F401
 from tests.support.conn import access_tokens, stored
 from tests.support.logscan import timestamp
 from tests.support.seed import seed_connections

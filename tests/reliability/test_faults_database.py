@@ -8,7 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tests.app.conftest import AppServer, Browser, csrf_token, log_guard, sim  # noqa: F401
+from tests.app.conftest import AppServer, Browser, csrf_token, sim  # noqa: F401
 from tests.support.conn import stored
 
 HOLD_S = 3.0

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from app.events.emit import file_write_failures
-from tests.app.conftest import AppServer, Browser, events, log_guard, sim  # noqa: F401
+from tests.app.conftest import AppServer, Browser, events, sim  # noqa: F401
 
 REQUESTS = 20
 

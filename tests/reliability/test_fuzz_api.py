@@ -13,8 +13,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.app.conftest import (  # noqa: F401 - fixtures and the log guard of tests/app apply here too
-    AppServer, Browser, _root_log_capture, log_guard, sim,
+from tests.app.conftest import (  # noqa: F401 - the fixtures of tests/app apply here too
+    AppServer, Browser, sim,
 )
 
 AREA = "Attack and bad input"

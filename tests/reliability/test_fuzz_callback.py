@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.app.conftest import (  # noqa: F401 - fixtures and the log guard of tests/app apply here too
-    CAPTURED, AppServer, _root_log_capture, csrf_token, log_guard, sim,
+from tests.app.conftest import (  # noqa: F401 - the fixtures of tests/app apply here too
+    CAPTURED, AppServer, csrf_token, sim,
 )
 
 AREA = "Attack and bad input"

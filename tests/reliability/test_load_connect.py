@@ -5,7 +5,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from benchmarks.app_bench import gunicorn_settings
-from tests.app.conftest import CAPTURED, log_guard, sim  # noqa: F401 (fixtures)
+from tests.app.conftest import CAPTURED, sim  # noqa: F401 (fixtures)
 from tests.support.connect50 import TOKEN_FAULTS, Plan, check, inject_token_faults
 from tests.support.stack import production_env, start_stack
 from tests.support.users import connect_at_once, sign_up_many

@@ -7,7 +7,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from benchmarks.app_bench import gunicorn_settings
-from tests.app.conftest import CAPTURED, log_guard, sim  # noqa: F401 (fixtures)
+from tests.app.conftest import CAPTURED, sim  # noqa: F401 (fixtures)
 from tests.support.openloop import fixed_rate
 from tests.support.stack import production_env, start_stack
 from tests.support.users import connect, sign_up_many

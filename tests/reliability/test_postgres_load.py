@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 
 from app.crypto import TokenCipher
 from app.simulator.state import fingerprint
-from tests.app.conftest import CAPTURED, FERNET_KEY, log_guard, sim  # noqa: F401 (fixtures)
+from tests.app.conftest import CAPTURED, FERNET_KEY, sim  # noqa: F401 (fixtures)
 from tests.support.connect50 import Plan, check, inject_token_faults
 from tests.support.logscan import parse_events, secrets_found
 from tests.support.postgres import PostgresCluster

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from tests.app.conftest import VALIDATOR
+from tests.support.log_capture import VALIDATOR
 
 _WORD = re.compile(r"[A-Za-z0-9_\-]{12,}")
 
