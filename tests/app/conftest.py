@@ -38,10 +38,13 @@ class Simulator:
         self.url = f"http://127.0.0.1:{self.server.port}"
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
+    def issued_secrets(self) -> list[str]:
+        """Every code and token the simulator issued since its last reset (its /_admin/secrets)."""
+        return [secret for issued in self.admin("GET", "secrets").values() for secret in issued]
+
     def harvest_secrets(self) -> None:
-        """Collect every code and token the simulator issued (its /_admin/secrets)."""
-        for issued in self.admin("GET", "secrets").values():
-            CAPTURED.secrets.update(issued)
+        """Hand what the simulator issued to the log guard (before a reset forgets it)."""
+        CAPTURED.secrets.update(self.issued_secrets())
 
     def admin(self, method: str, path: str, body: Any = None) -> Any:
         response = requests.request(method, f"{self.url}/_admin/{path}", json=body, timeout=5)
@@ -62,8 +65,9 @@ class Simulator:
 @pytest.fixture(scope="session")
 def sim() -> Iterator[Simulator]:
     simulator = Simulator()
+    CAPTURED.watch(simulator.issued_secrets)
     yield simulator
-    simulator.harvest_secrets()
+    CAPTURED.unwatch(simulator.issued_secrets)
     simulator.server.shutdown()
 
 

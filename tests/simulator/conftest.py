@@ -11,6 +11,7 @@ import requests
 from werkzeug.serving import make_server
 
 from app.simulator import create_simulator_app
+from tests.support.log_capture import CAPTURED
 
 UA = "SimulatorTests (tests@example.test)"
 CLIENT = {"client_id": "sim-client-id", "client_secret": "sim-client-secret"}
@@ -68,7 +69,15 @@ def sim_server() -> Iterator[str]:
     server = make_server("127.0.0.1", 0, create_simulator_app({"rate_limit_per_10s": 0}), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.port}"
+    url = f"http://127.0.0.1:{server.port}"
+
+    def issued_secrets() -> list[str]:
+        answer = requests.get(f"{url}/_admin/secrets", headers={"User-Agent": UA}, timeout=5).json()
+        return [secret for issued in answer.values() for secret in issued]
+
+    CAPTURED.watch(issued_secrets)  # the log guard scans for the codes and tokens handed out here too
+    yield url
+    CAPTURED.unwatch(issued_secrets)
     server.shutdown()
     thread.join(timeout=5)
     server.server_close()

@@ -12,7 +12,7 @@ import json
 import logging
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import jsonschema
@@ -50,6 +50,20 @@ class Captured:
         self.other = LineSink()
         self.texts: list[str] = []
         self.secrets: set[str] = {"sim-client-secret", FERNET_KEY, SECRET_KEY}
+        self._harvesters: list[Callable[[], Iterable[str]]] = []
+
+    def watch(self, harvester: Callable[[], Iterable[str]]) -> None:
+        """Ask `harvester` after every test for the secrets it handed out since (a running simulator)."""
+        self._harvesters.append(harvester)
+
+    def unwatch(self, harvester: Callable[[], Iterable[str]]) -> None:
+        """Harvest one last time and stop asking (the simulator is about to stop)."""
+        self.secrets.update(harvester())
+        self._harvesters.remove(harvester)
+
+    def harvest(self) -> None:
+        for harvester in self._harvesters:
+            self.secrets.update(harvester())
 
     def event_records(self, start: int = 0) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.events.lines[start:]]
@@ -90,11 +104,10 @@ def root_log_capture() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def log_guard(request: pytest.FixtureRequest) -> Iterator[None]:
+def log_guard() -> Iterator[None]:
     """After each test: its FR-016 lines match the schema and no handed-out secret was logged."""
     start_events, start_other, start_texts = len(CAPTURED.events.lines), len(CAPTURED.other.lines), len(CAPTURED.texts)
     yield
-    if "sim" in request.fixturenames:
-        request.getfixturevalue("sim").harvest_secrets()
+    CAPTURED.harvest()
     check_lines(CAPTURED.events.lines[start_events:],
                 [*CAPTURED.other.lines[start_other:], *CAPTURED.texts[start_texts:]], CAPTURED.secrets)
