@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -21,7 +22,7 @@ from werkzeug.serving import make_server
 from app import create_app
 from app.migrations import upgrade
 from app.simulator import create_simulator_app
-from tests.support.log_capture import CAPTURED, FERNET_KEY, SECRET_KEY
+from tests.support.log_capture import CAPTURED, FERNET_KEY, SECRET_KEY, simulator_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
 _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
@@ -38,13 +39,9 @@ class Simulator:
         self.url = f"http://127.0.0.1:{self.server.port}"
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
-    def issued_secrets(self) -> list[str]:
-        """Every code and token the simulator issued since its last reset (its /_admin/secrets)."""
-        return [secret for issued in self.admin("GET", "secrets").values() for secret in issued]
-
     def harvest_secrets(self) -> None:
         """Hand what the simulator issued to the log guard (before a reset forgets it)."""
-        CAPTURED.secrets.update(self.issued_secrets())
+        CAPTURED.secrets.update(simulator_secrets(self.url))
 
     def admin(self, method: str, path: str, body: Any = None) -> Any:
         response = requests.request(method, f"{self.url}/_admin/{path}", json=body, timeout=5)
@@ -65,9 +62,10 @@ class Simulator:
 @pytest.fixture(scope="session")
 def sim() -> Iterator[Simulator]:
     simulator = Simulator()
-    CAPTURED.watch(simulator.issued_secrets)
+    harvester = partial(simulator_secrets, simulator.url)
+    CAPTURED.watch(harvester)
     yield simulator
-    CAPTURED.unwatch(simulator.issued_secrets)
+    CAPTURED.unwatch(harvester)
     simulator.server.shutdown()
 
 

@@ -29,7 +29,8 @@ def test_defaults_serve_the_app_with_threads_and_an_access_log() -> None:
 def test_sizes_come_from_the_environment() -> None:
     done = _gunicorn("--print-config", GUNICORN_WORKERS="3", GUNICORN_THREADS="4")
     assert done.returncode == 0, done.stderr
-    assert (_settings(done.stdout)["workers"], _settings(done.stdout)["threads"]) == ("3", "4")
+    settings = _settings(done.stdout)
+    assert (settings["workers"], settings["threads"]) == ("3", "4")
 
 
 @pytest.mark.parametrize("name, value", [("GUNICORN_WORKERS", "two"), ("GUNICORN_THREADS", "0"), ("GUNICORN_WORKERS", "-1")])

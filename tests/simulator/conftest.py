@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -11,7 +12,7 @@ import requests
 from werkzeug.serving import make_server
 
 from app.simulator import create_simulator_app
-from tests.support.log_capture import CAPTURED
+from tests.support.log_capture import CAPTURED, simulator_secrets
 
 UA = "SimulatorTests (tests@example.test)"
 CLIENT = {"client_id": "sim-client-id", "client_secret": "sim-client-secret"}
@@ -70,14 +71,10 @@ def sim_server() -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.port}"
-
-    def issued_secrets() -> list[str]:
-        answer = requests.get(f"{url}/_admin/secrets", headers={"User-Agent": UA}, timeout=5).json()
-        return [secret for issued in answer.values() for secret in issued]
-
-    CAPTURED.watch(issued_secrets)  # the log guard scans for the codes and tokens handed out here too
+    harvester = partial(simulator_secrets, url)
+    CAPTURED.watch(harvester)  # the log guard scans for the codes and tokens handed out here too
     yield url
-    CAPTURED.unwatch(issued_secrets)
+    CAPTURED.unwatch(harvester)
     server.shutdown()
     thread.join(timeout=5)
     server.server_close()

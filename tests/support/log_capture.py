@@ -17,6 +17,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+import requests
 from cryptography.fernet import Fernet
 
 from app.events.schema import SCHEMA_PATH
@@ -25,6 +26,7 @@ SCHEMA = json.loads(SCHEMA_PATH.read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 FERNET_KEY = Fernet.generate_key().decode()
 SECRET_KEY = secrets.token_urlsafe(32)
+
 
 class LineSink(io.TextIOBase):
     """A text stream that keeps every line written to it."""
@@ -76,6 +78,13 @@ class Captured:
 
 
 CAPTURED = Captured()
+
+
+def simulator_secrets(url: str) -> list[str]:
+    """Every code and token the simulator at `url` issued since its last reset (its /_admin/secrets)."""
+    response = requests.get(f"{url}/_admin/secrets", timeout=5)
+    assert response.status_code == 200, response.text
+    return [secret for issued in response.json().values() for secret in issued]
 
 
 def check_lines(lines: list[str], texts: list[str], known_secrets: set[str]) -> None:
