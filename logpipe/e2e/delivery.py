@@ -25,6 +25,7 @@ import subprocess
 import tempfile
 import time
 from contextlib import contextmanager
+from functools import cache
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -73,17 +74,28 @@ def _matchers(texts: list[str]) -> dict[str, str]:
     return out
 
 
+def _matches(texts: list[str], labels: dict[str, str]) -> bool:
+    """Whether `labels` satisfy every matcher of a config matcher list."""
+    return _matchers(texts).items() <= labels.items()
+
+
+@cache
+def _config() -> dict[str, Any]:
+    """alerts/alertmanager.yml, read once."""
+    return yaml.safe_load(AM_CONFIG.read_text())
+
+
 def _inhibited(key: AlertKey, firing: set[AlertKey], rules: list[dict[str, Any]]) -> bool:
     def labels(k: AlertKey) -> dict[str, str]:
         return {"alertname": k[0], "severity": k[1], **dict(k[2])}
 
     target = labels(key)
     for rule in rules:
-        if not _matchers(rule["target_matchers"]).items() <= target.items():
+        if not _matches(rule["target_matchers"], target):
             continue
         for other in firing - {key}:
             source = labels(other)
-            if _matchers(rule["source_matchers"]).items() <= source.items() and all(
+            if _matches(rule["source_matchers"], source) and all(
                     source.get(name) == target.get(name) for name in rule.get("equal", [])):
                 return True
     return False
@@ -100,7 +112,7 @@ def _receivers(key: AlertKey) -> list[str]:
 
 def expected_notifications(expected: set[AlertKey]) -> set[tuple[str, AlertKey]]:
     """(recorder path, alert) pairs the configuration must produce for the expected alerts."""
-    config = yaml.safe_load(AM_CONFIG.read_text())
+    config = _config()
     paths = {r["name"]: [f"/pagerduty/{r['name']}"] * bool(r.get("pagerduty_configs"))
              + [f"/slack/{r['name']}"] * bool(r.get("slack_configs")) for r in config["receivers"]}
     return {(path, key) for key in expected if not _inhibited(key, expected, config.get("inhibit_rules", []))
@@ -121,10 +133,10 @@ def _observed(deliveries: list[Any], posted: list[tuple[AlertKey, str]]) -> tupl
 
 def _post_sources_first(manager: Any, alerts: list[dict[str, Any]]) -> None:
     """Post the inhibition sources, wait until Alertmanager holds them, then post the rest."""
-    rules = yaml.safe_load(AM_CONFIG.read_text()).get("inhibit_rules", [])
+    rules = _config().get("inhibit_rules", [])
 
     def is_source(alert: dict[str, Any]) -> bool:
-        return any(_matchers(r["source_matchers"]).items() <= alert["labels"].items() for r in rules)
+        return any(_matches(rule["source_matchers"], alert["labels"]) for rule in rules)
 
     sources = [a for a in alerts if is_source(a)]
     others = [a for a in alerts if not is_source(a)]
